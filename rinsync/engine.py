@@ -1,0 +1,171 @@
+"""Evaluate rules on catalog records: decisions (with a trace) and LiteLLM model_list entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from jmespath import exceptions as jp_errors
+
+from .diagnostics import Finding, RinsyncError, RulesError
+from .expr import Evaluator, truthy
+from .rules import Origin, Override, Rule, Ruleset, merge_patch
+
+GENERATED_BY = "rinsync"
+MARKER_KEY = "generated_by"
+SOURCE_ID_KEY = "openrouter_id"
+
+
+def compile_date(environ: dict | None = None) -> dt.date:
+    """Today (UTC), or the date of ``SOURCE_DATE_EPOCH`` when set (reproducible builds)."""
+    environ = os.environ if environ is None else environ
+    epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
+        except (ValueError, OverflowError, OSError):
+            raise RinsyncError(f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp; unset it or use "
+                               "seconds since 1970-01-01", 2) from None
+    return dt.datetime.now(dt.UTC).date()
+
+
+def is_generated(entry: Any) -> bool:
+    """True for model_list entries carrying rinsync's marker."""
+    return (isinstance(entry, dict) and isinstance(entry.get("model_info"), dict)
+            and entry["model_info"].get(MARKER_KEY) == GENERATED_BY)
+
+
+@dataclass
+class RuleMatch:
+    rule: Rule
+    excepted: bool  # an exception of this exclude rule fired
+
+
+@dataclass
+class Decision:
+    """What the rules did with one catalog record."""
+
+    record: dict
+    kept: bool = True
+    decided_by: Rule | None = None  # None: the default action decided
+    matches: list[RuleMatch] = field(default_factory=list)
+    overrides: list[Override] = field(default_factory=list)
+    entry: dict | None = None
+    notes: list[str] = field(default_factory=list)
+    dropped_reason: str | None = None
+
+    @property
+    def model_id(self) -> str:
+        return self.record["id"]
+
+
+@dataclass
+class CompileResult:
+    entries: list[dict]
+    decisions: list[Decision]
+    today: dt.date
+
+    def decision_for(self, model_id: str) -> Decision | None:
+        return next((d for d in self.decisions if d.model_id == model_id), None)
+
+
+class Engine:
+    """Rules compiled once, applied to any number of records."""
+
+    def __init__(self, ruleset: Ruleset, today: dt.date):
+        self.ruleset = ruleset
+        self.today = today
+        self.evaluator = Evaluator(today)
+        compile_ = self.evaluator.compile
+        self._rules = [(rule, compile_(rule.expression), [compile_(e) for e in rule.excepts])
+                       for rule in ruleset.rules]
+        self._capabilities = [(c.key, compile_(c.expression), c.origin) for c in ruleset.capabilities.values()]
+        self._overrides = [(o, compile_(o.when)) for o in ruleset.overrides]
+
+    def _search(self, parsed, record: dict, origin: Origin, what: str) -> Any:
+        try:
+            return self.evaluator.search(parsed, record)
+        except jp_errors.JMESPathError as exc:
+            message = str(exc).splitlines()[0]
+            raise RulesError([Finding(origin.file, origin.line, origin.col, "jmespath-runtime",
+                                      f"{what} failed on model '{record.get('id')}': {message}",
+                                      hint="guard missing fields, e.g. `supported_parameters || `[]``")]) from None
+
+    def decide(self, record: dict) -> Decision:
+        decision = Decision(record, kept=self.ruleset.default_action == "include")
+        for rule, parsed, excepts in self._rules:
+            if not truthy(self._search(parsed, record, rule.origin, f"rule '{rule.id}'")):
+                continue
+            excepted = any(truthy(self._search(e, record, o, f"exception of rule '{rule.id}'"))
+                           for e, o in zip(excepts, rule.except_origins))
+            decision.matches.append(RuleMatch(rule, excepted))
+            if not excepted:
+                decision.kept = rule.action == "include"
+                decision.decided_by = rule
+        if not decision.kept:
+            by = decision.decided_by
+            decision.dropped_reason = f"excluded by rule '{by.id}'" if by else "excluded by default_action"
+        for override, parsed in self._overrides:
+            if truthy(self._search(parsed, record, override.origin, f"override '{override.id}'")):
+                decision.overrides.append(override)
+        if decision.kept:
+            decision.entry = self.build_entry(record, decision)
+        return decision
+
+    def build_entry(self, record: dict, decision: Decision) -> dict:
+        model_id = record["id"]
+        template = self.ruleset.name
+        params = merge_patch({"model": f"openrouter/{model_id}"}, self.ruleset.defaults["litellm_params"])
+        info = merge_patch({}, self.ruleset.defaults["model_info"])
+        for key, parsed, origin in self._capabilities:
+            value = self._search(parsed, record, origin, f"capability '{key}'")
+            if value is not None:
+                info[key] = value
+        for override in decision.overrides:
+            params = merge_patch(params, override.litellm_params)
+            info = merge_patch(info, override.model_info)
+            template = override.name or template
+        self._clamp_max_tokens(record, params, decision)
+        info[MARKER_KEY] = GENERATED_BY
+        info[SOURCE_ID_KEY] = model_id
+        return {"model_name": template.render(record), "litellm_params": params, "model_info": info}
+
+    @staticmethod
+    def _clamp_max_tokens(record: dict, params: dict, decision: Decision) -> None:
+        requested = params.get("max_tokens")
+        if not isinstance(requested, int) or isinstance(requested, bool):
+            return
+        limit = (record.get("top_provider") or {}).get("max_completion_tokens") or record.get("context_length")
+        if isinstance(limit, int) and limit > 0 and requested > limit:
+            params["max_tokens"] = limit
+            decision.notes.append(f"max_tokens {requested} lowered to {limit}, the most this model accepts")
+
+    def compile(self, records: list[dict]) -> CompileResult:
+        decisions = [self.decide(record) for record in records]
+        self._resolve_collisions(decisions)
+        entries = sorted((d.entry for d in decisions if d.kept and d.entry),
+                         key=lambda e: (e["model_name"], e["model_info"][SOURCE_ID_KEY]))
+        return CompileResult(entries, decisions, self.today)
+
+    def _resolve_collisions(self, decisions: list[Decision]) -> None:
+        by_name: dict[str, list[Decision]] = {}
+        for decision in decisions:
+            if decision.kept and decision.entry:
+                by_name.setdefault(decision.entry["model_name"], []).append(decision)
+        clashes = {name: sorted(group, key=lambda d: d.model_id)
+                   for name, group in by_name.items() if len(group) > 1}
+        if not clashes:
+            return
+        if self.ruleset.collisions != "keep-first":
+            name, group = sorted(clashes.items())[0]
+            ids = " and ".join(f"'{d.model_id}'" for d in group)
+            more = f" ({len(clashes) - 1} more names collide)" if len(clashes) > 1 else ""
+            raise RinsyncError(f"model name '{name}' would be used by {ids}{more}; add an override with its "
+                               "own 'name', an exclude rule, or 'collisions: keep-first'", 1)
+        for name, group in clashes.items():
+            for loser in group[1:]:
+                loser.kept = False
+                loser.entry = None
+                loser.dropped_reason = f"name '{name}' already used by '{group[0].model_id}'"

@@ -1,0 +1,291 @@
+"""JMESPath for rules: rinsync's custom functions, compile-once expressions and static checks."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+import jmespath
+from jmespath import exceptions as jp_errors
+from jmespath import functions as jp_functions
+from jmespath.lexer import Lexer
+
+_MISSING_PRICES = {"", "-1", None}
+
+
+def parse_price(value: Any) -> float | None:
+    """USD per token from an OpenRouter price string; None when unknown (missing, ``"-1"``)."""
+    if isinstance(value, bool) or value in _MISSING_PRICES:
+        return None
+    if isinstance(value, (int, float)):
+        return None if value < 0 else float(value)
+    if not isinstance(value, str):
+        return None
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number < 0:
+        return None
+    return float(number)
+
+
+def split_id(model_id: str) -> tuple[str, str, str]:
+    """``provider/model:variant`` → (provider, model with variant, variant)."""
+    provider, _, model = model_id.partition("/")
+    if not model:
+        provider, model = "", model_id
+    variant = model_id.rpartition(":")[2] if ":" in model_id else ""
+    return provider, model, variant
+
+
+@lru_cache(maxsize=256)
+def _regex(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def _to_date(value: Any) -> _dt.date | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return _dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+class RinsyncFunctions(jp_functions.Functions):
+    """Functions added to JMESPath for rules (listed by ``rinsync functions``)."""
+
+    def __init__(self, today: _dt.date):
+        super().__init__()
+        self.today = today
+
+    @jp_functions.signature({"types": ["string", "number", "null"]})
+    def _func_price(self, value):
+        """USD per token from a price string; null for missing or "-1" (dynamic) prices."""
+        return parse_price(value)
+
+    @jp_functions.signature({"types": ["string", "number", "null"]})
+    def _func_per_million(self, value):
+        """USD per million tokens from a price string; null when unknown."""
+        price = parse_price(value)
+        return None if price is None else float(Decimal(str(price)) * 1_000_000)
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_variant(self, model_id):
+        """The variant suffix of an id after ':' (free, extended, thinking…), or null."""
+        if not model_id or ":" not in model_id:
+            return None
+        return model_id.rpartition(":")[2]
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_base_id(self, model_id):
+        """The id without its ':variant' suffix."""
+        return None if model_id is None else model_id.partition(":")[0]
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_provider(self, model_id):
+        """The provider part of an id (before the first '/')."""
+        return None if model_id is None else split_id(model_id)[0]
+
+    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["string"]})
+    def _func_regex_match(self, value, pattern):
+        """True when the regular expression (Python syntax) matches anywhere in the string."""
+        if value is None:
+            return False
+        try:
+            return _regex(pattern).search(value) is not None
+        except re.error as exc:
+            raise jp_errors.JMESPathError(f"invalid regular expression {pattern!r}: {exc}") from exc
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_lower(self, value):
+        """The string in lower case (null stays null)."""
+        return None if value is None else value.lower()
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_upper(self, value):
+        """The string in upper case (null stays null)."""
+        return None if value is None else value.upper()
+
+    @jp_functions.signature({"types": ["array", "null"]}, {"types": []})
+    def _func_has(self, array, item):
+        """True when the array contains the item; false when the array is null."""
+        return bool(array) and item in array
+
+    @jp_functions.signature()
+    def _func_today(self):
+        """The compile date as 'YYYY-MM-DD' (today, or SOURCE_DATE_EPOCH when set)."""
+        return self.today.isoformat()
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_days_until(self, value):
+        """Days from the compile date to a 'YYYY-MM-DD' date (negative when past); null if no date."""
+        date = _to_date(value)
+        return None if date is None else (date - self.today).days
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_expired(self, value):
+        """True when the date is before the compile date; false for null."""
+        date = _to_date(value)
+        return date is not None and date < self.today
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_is_alias(self, model_id):
+        """True for alias ids that start with '~' (e.g. ~openai/gpt-latest)."""
+        return bool(model_id) and model_id.startswith("~")
+
+
+def function_table() -> list[tuple[str, str, str]]:
+    """(name, signature, description) of every custom function, sorted by name."""
+    rows = []
+    for name, spec in RinsyncFunctions.FUNCTION_TABLE.items():
+        if name in jp_functions.Functions.FUNCTION_TABLE:
+            continue
+        args = ", ".join("|".join(arg["types"]) or "any" for arg in spec["signature"])
+        doc = (spec["function"].__doc__ or "").strip().splitlines()[0]
+        rows.append((name, f"{name}({args})", doc))
+    return sorted(rows)
+
+
+FUNCTION_NAMES = frozenset(RinsyncFunctions.FUNCTION_TABLE)
+
+
+@dataclass(frozen=True)
+class ExprProblem:
+    """A static problem in an expression, at a character offset inside it."""
+
+    offset: int
+    code: str
+    message: str
+    hint: str | None = None
+
+
+def check(expression: str) -> ExprProblem | None:
+    """Parse an expression and check function names, arities and literal regexes."""
+    if not isinstance(expression, str) or not expression.strip():
+        return ExprProblem(0, "jmespath-empty", "expression is empty", "write a JMESPath expression")
+    try:
+        parsed = jmespath.compile(expression)
+    except jp_errors.LexerError as exc:
+        return ExprProblem(exc.lexer_position or 0, "jmespath-syntax", _lexer_message(exc),
+                           "check quotes: strings are 'single-quoted', literals `backticked`")
+    except jp_errors.ParseError as exc:
+        return ExprProblem(_clamp(exc.lex_position, expression), "jmespath-syntax", _parse_message(exc),
+                           "see https://jmespath.org/specification.html")
+    except jp_errors.JMESPathError as exc:
+        return ExprProblem(0, "jmespath-syntax", str(exc).splitlines()[0])
+    return _check_functions(parsed.parsed, expression)
+
+
+def _clamp(position: int | None, expression: str) -> int:
+    return min(max(position or 0, 0), len(expression))
+
+
+def _lexer_message(exc: jp_errors.LexerError) -> str:
+    return f"invalid token {exc.lexer_value!r}: {exc.message}"
+
+
+def _parse_message(exc: jp_errors.ParseError) -> str:
+    if isinstance(exc, jp_errors.IncompleteExpressionError):
+        return "incomplete expression"
+    value = exc.token_value
+    shown = "end of expression" if exc.token_type == "eof" else repr(value)
+    return f"unexpected {shown} ({exc.msg.lower()})" if exc.msg else f"unexpected {shown}"
+
+
+def _function_offsets(expression: str) -> dict[str, list[int]]:
+    """Offsets of each name used as a function call (identifier followed by '(')."""
+    offsets: dict[str, list[int]] = {}
+    tokens = list(Lexer().tokenize(expression))
+    for current, following in zip(tokens, tokens[1:]):
+        if current["type"] == "unquoted_identifier" and following["type"] == "lparen":
+            offsets.setdefault(current["value"], []).append(current["start"])
+    return offsets
+
+
+def _check_functions(tree: dict, expression: str) -> ExprProblem | None:
+    offsets = _function_offsets(expression)
+    for node in _walk(tree):
+        if node.get("type") in ("subexpression", "index_expression") and \
+                node["children"][0].get("type") == "not_expression":
+            where = expression.find("!")
+            return ExprProblem(max(where, 0), "jmespath-not-precedence",
+                               "'!a.b' negates 'a' and then reads '.b' from the result, which is always null",
+                               "write '!(a.b)'")
+        if node.get("type") != "function_expression":
+            continue
+        name, argc = node["value"], len(node["children"])
+        where = offsets.get(name, [0])[0]
+        spec = RinsyncFunctions.FUNCTION_TABLE.get(name)
+        if spec is None:
+            close = _closest(name)
+            hint = f"did you mean {close}()?" if close else "run 'rinsync functions' to list them"
+            return ExprProblem(where, "jmespath-unknown-function", f"unknown function {name}()", hint)
+        problem = _arity_problem(name, argc, spec["signature"])
+        if problem:
+            return ExprProblem(where, "jmespath-arity", problem, f"usage: {_usage(name)}")
+        if name == "regex_match" and argc == 2 and node["children"][1].get("type") == "literal":
+            pattern = node["children"][1]["value"]
+            if isinstance(pattern, str):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    return ExprProblem(where, "regex-syntax", f"invalid regular expression {pattern!r}: {exc}")
+    return None
+
+
+def _walk(node: Any):
+    if isinstance(node, dict):
+        yield node
+        for child in node.get("children", []):
+            yield from _walk(child)
+
+
+def _arity_problem(name: str, argc: int, signature: list[dict]) -> str | None:
+    variadic = bool(signature) and signature[-1].get("variadic")
+    expected = len(signature)
+    if variadic and argc < expected:
+        return f"{name}() takes at least {expected} argument(s), got {argc}"
+    if not variadic and argc != expected:
+        return f"{name}() takes {expected} argument(s), got {argc}"
+    return None
+
+
+def _usage(name: str) -> str:
+    spec = RinsyncFunctions.FUNCTION_TABLE[name]["signature"]
+    return f"{name}(" + ", ".join("|".join(arg["types"]) or "any" for arg in spec) + ")"
+
+
+def _closest(name: str) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(name, sorted(FUNCTION_NAMES), n=1)
+    return matches[0] if matches else None
+
+
+class Evaluator:
+    """Evaluates compiled expressions with rinsync's functions for one compile date."""
+
+    def __init__(self, today: _dt.date):
+        self.options = jmespath.Options(custom_functions=RinsyncFunctions(today))
+        self._compiled: dict[str, Any] = {}
+
+    def compile(self, expression: str):
+        """Compile once; later calls with the same text reuse the parsed expression."""
+        parsed = self._compiled.get(expression)
+        if parsed is None:
+            parsed = self._compiled[expression] = jmespath.compile(expression)
+        return parsed
+
+    def search(self, parsed, record: dict) -> Any:
+        return parsed.search(record, options=self.options)
+
+
+def truthy(value: Any) -> bool:
+    """JMESPath truthiness: false, null, empty string/array/object are false."""
+    return not (value is None or value is False or value == "" or value == [] or value == {})

@@ -1,0 +1,181 @@
+"""Load YAML with a source map: the line and column of every value, duplicate keys rejected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Finding
+
+try:  # libyaml's C composer when present
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on the PyYAML build
+    _Loader = yaml.SafeLoader
+
+@dataclass
+class SourceMap:
+    """Where each value of a loaded document stands in its file (1-based line and column)."""
+
+    file: str
+    values: dict[tuple, yaml.Node] = field(default_factory=dict)
+    keys: dict[tuple, yaml.Node] = field(default_factory=dict)
+
+    def where(self, path: tuple, *, key: bool = False) -> tuple[int, int]:
+        """Line and column of the value at ``path`` (or its key); the closest parent if absent."""
+        table = self.keys if key else self.values
+        probe = tuple(path)
+        while probe not in table and probe:
+            probe = probe[:-1]
+            table = self.values
+        node = table.get(probe)
+        if node is None:
+            return 1, 1
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+    def finding(self, path: tuple, code: str, message: str, *, key: bool = False,
+                hint: str | None = None, severity: str = "error") -> Finding:
+        line, col = self.where(path, key=key)
+        return Finding(self.file, line, col, code, message, severity, hint)
+
+    def scalar_position(self, path: tuple, offset: int) -> tuple[int, int]:
+        """Line and column of character ``offset`` inside the string scalar at ``path``."""
+        node = self.values.get(tuple(path))
+        if not isinstance(node, yaml.ScalarNode):
+            return self.where(path)
+        line, col = node.start_mark.line + 1, node.start_mark.column + 1
+        if node.style in ("|", ">"):
+            return _block_position(node, offset)
+        if node.style in ("'", '"'):
+            col += 1
+        text = node.value[:offset]
+        if "\n" in text and node.style is None:  # folded plain scalar
+            lines = text.split("\n")
+            return line + len(lines) - 1, len(lines[-1]) + 1
+        return line, col + offset
+
+
+def _block_position(node: yaml.ScalarNode, offset: int) -> tuple[int, int]:
+    """Map an offset inside a literal or folded block scalar to the file position."""
+    first_line = node.start_mark.line + 2  # content starts on the line after the indicator
+    indent = _content_indent(node)
+    consumed = 0
+    lines = node.value.split("\n")
+    for number, text in enumerate(lines):
+        if offset <= consumed + len(text):
+            return first_line + number, indent + offset - consumed + 1
+        consumed += len(text) + 1
+    return first_line + len(lines) - 1, indent + 1
+
+
+def _content_indent(node: yaml.ScalarNode) -> int:
+    return getattr(node, "_rinsync_indent", node.start_mark.column + 2)
+
+
+class _Composer:
+    """Turns a node tree into Python values while recording every node's position."""
+
+    def __init__(self, file: str, text: str):
+        self.map = SourceMap(file)
+        self.findings: list[Finding] = []
+        self.lines = text.splitlines()
+        self.constructor = yaml.constructor.SafeConstructor()
+
+    def build(self, node: yaml.Node, path: tuple) -> Any:
+        self.map.values[path] = node
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
+        if node.style in ("|", ">"):
+            node._rinsync_indent = self._block_indent(node)  # type: ignore[attr-defined]
+        return self.constructor.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, path: tuple) -> dict:
+        result: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                self.findings.append(Finding(self.map.file, line, col, "yaml-merge-key",
+                                             "YAML merge keys (<<) are not supported in rules files",
+                                             hint="write the keys out, or use defaults/overrides"))
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                self.findings.append(Finding(self.map.file, line, col, "yaml-key",
+                                             "mapping keys must be plain strings"))
+                continue
+            key = self.constructor.construct_object(key_node)
+            if not isinstance(key, str):
+                key = str(key_node.value)
+            if key in result:
+                line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                first = self.map.keys[path + (key,)].start_mark.line + 1
+                self.findings.append(Finding(self.map.file, line, col, "duplicate-key",
+                                             f"duplicate key '{key}' (first defined on line {first})",
+                                             hint="remove or rename one of them"))
+                continue
+            self.map.keys[path + (key,)] = key_node
+            result[key] = self.build(value_node, path + (key,))
+        return result
+
+    def _block_indent(self, node: yaml.ScalarNode) -> int:
+        for raw in self.lines[node.start_mark.line + 1: node.end_mark.line + 1]:
+            if raw.strip():
+                return len(raw) - len(raw.lstrip(" "))
+        return node.start_mark.column + 2
+
+
+@dataclass
+class LoadedYaml:
+    data: Any
+    source: SourceMap
+    findings: list[Finding]
+
+
+def read_text(path: Path, display: str) -> tuple[str | None, list[Finding]]:
+    """Read a file as UTF-8 text; binary or undecodable files give a finding."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [Finding(display, 1, 1, "unreadable", f"cannot read file: {exc.strerror}")]
+    if b"\x00" in raw:
+        return None, [Finding(display, 1, 1, "not-text", "file is not text (it contains NUL bytes)",
+                              hint="rules files are UTF-8 YAML")]
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [Finding(display, line, col, "not-text", "file is not valid UTF-8 text",
+                              hint="save the file as UTF-8")]
+
+
+def load_yaml(text: str, display: str) -> LoadedYaml:
+    """Parse one YAML document with positions; syntax errors become findings."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or "invalid YAML"
+        context = f" {exc.context}" if exc.context else ""
+        return LoadedYaml(None, SourceMap(display), [
+            Finding(display, line, col, "yaml-syntax", f"{problem}{context}",
+                    hint="check indentation and quoting; quote expressions containing ': ' or '#'")])
+    except yaml.YAMLError as exc:
+        return LoadedYaml(None, SourceMap(display), [Finding(display, 1, 1, "yaml-syntax", str(exc))])
+    composer = _Composer(display, text)
+    if not nodes or nodes[0] is None:
+        return LoadedYaml(None, composer.map, [Finding(display, 1, 1, "empty-file", "file has no content",
+                                                       hint="a rules file starts with 'version: 1'")])
+    if len(nodes) > 1:
+        second = nodes[1]
+        line = second.start_mark.line + 1 if second is not None else 1
+        composer.findings.append(Finding(display, line, 1, "yaml-multiple-documents",
+                                         "a rules file holds one YAML document",
+                                         hint="split the documents into separate files"))
+    data = composer.build(nodes[0], ())
+    return LoadedYaml(data, composer.map, composer.findings)
