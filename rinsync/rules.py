@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,8 +99,10 @@ def merge_patch(base: dict, patch: dict) -> dict:
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
-        elif isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merge_patch(result[key], value)
+        elif isinstance(value, dict):
+            result[key] = merge_patch(result[key] if isinstance(result.get(key), dict) else {}, value)
+        elif isinstance(value, list):
+            result[key] = copy.deepcopy(value)
         else:
             result[key] = value
     return result

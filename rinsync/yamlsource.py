@@ -25,14 +25,13 @@ class SourceMap:
 
     def where(self, path: tuple, *, key: bool = False) -> tuple[int, int]:
         """Line and column of the value at ``path`` (or its key); the closest parent if absent."""
-        table = self.keys if key else self.values
         probe = tuple(path)
-        while probe not in table and probe:
+        node = self.keys.get(probe) if key else None
+        while node is None:
+            node = self.values.get(probe)
+            if node is None and not probe:
+                return 1, 1
             probe = probe[:-1]
-            table = self.values
-        node = table.get(probe)
-        if node is None:
-            return 1, 1
         return node.start_mark.line + 1, node.start_mark.column + 1
 
     def finding(self, path: tuple, code: str, message: str, *, key: bool = False,
@@ -58,20 +57,20 @@ class SourceMap:
 
 
 def _block_position(node: yaml.ScalarNode, offset: int) -> tuple[int, int]:
-    """Map an offset inside a literal or folded block scalar to the file position."""
+    """Map an offset inside a literal or folded block scalar to the file position.
+
+    Both styles join their content lines with one character ('\\n' or ' '), so walking the raw
+    lines, each counted with one separator, finds the line and column.
+    """
     first_line = node.start_mark.line + 2  # content starts on the line after the indicator
-    indent = _content_indent(node)
+    lines = getattr(node, "_rinsync_lines", None) or [node.value]
     consumed = 0
-    lines = node.value.split("\n")
-    for number, text in enumerate(lines):
+    for number, (indent, text) in enumerate(lines):
         if offset <= consumed + len(text):
             return first_line + number, indent + offset - consumed + 1
         consumed += len(text) + 1
+    indent, _ = lines[-1]
     return first_line + len(lines) - 1, indent + 1
-
-
-def _content_indent(node: yaml.ScalarNode) -> int:
-    return getattr(node, "_rinsync_indent", node.start_mark.column + 2)
 
 
 class _Composer:
@@ -90,7 +89,7 @@ class _Composer:
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
         if node.style in ("|", ">"):
-            node._rinsync_indent = self._block_indent(node)  # type: ignore[attr-defined]
+            node._rinsync_lines = self._block_lines(node)  # type: ignore[attr-defined]
         return self.constructor.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, path: tuple) -> dict:
@@ -121,11 +120,12 @@ class _Composer:
             result[key] = self.build(value_node, path + (key,))
         return result
 
-    def _block_indent(self, node: yaml.ScalarNode) -> int:
-        for raw in self.lines[node.start_mark.line + 1: node.end_mark.line + 1]:
-            if raw.strip():
-                return len(raw) - len(raw.lstrip(" "))
-        return node.start_mark.column + 2
+    def _block_lines(self, node: yaml.ScalarNode) -> list[tuple[int, str]]:
+        """(indentation, text) of each content line of a block scalar."""
+        raw = self.lines[node.start_mark.line + 1: node.end_mark.line + 1]
+        indents = [len(line) - len(line.lstrip(" ")) for line in raw if line.strip()]
+        indent = min(indents) if indents else 0
+        return [(indent, line[indent:]) for line in raw]
 
 
 @dataclass

@@ -1,0 +1,5 @@
+"""``python -m rinsync``."""
+
+from .cli import main
+
+main()

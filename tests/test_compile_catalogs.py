@@ -1,0 +1,145 @@
+"""Compile every shared real catalog with the shipped rules and check every entry against the spec."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import CATALOGS, RULES_DIR, SAMPLE_CATALOG
+from rinsync.catalog import load_catalog_file
+from rinsync.engine import Engine
+from rinsync.rules import load_rules
+
+TODAY = dt.date(2026, 11, 24)
+DEPRECATED = re.compile(r"(?i)\b(is|is being|has been) deprecated\b")
+
+
+def _price(value) -> float | None:
+    if value in (None, "", "-1"):
+        return None
+    return float(Decimal(value))
+
+
+def expected_drop(record: dict, today: dt.date) -> str | None:
+    """The spec's filter, written independently of the rules DSL: why a record must be dropped."""
+    model_id = record["id"]
+    pricing = record.get("pricing") or {}
+    verdict = None
+    if not pricing.get("prompt") or not pricing.get("completion"):
+        verdict = "drop-unpriced"
+    expiry = record.get("expiration_date")
+    if expiry and dt.date.fromisoformat(expiry[:10]) < today:
+        verdict = "drop-expired"
+    if record.get("deprecated") is True or DEPRECATED.search(record.get("description") or ""):
+        verdict = "drop-deprecated"
+    extended = model_id.endswith(":extended") or re.search(r"-[0-9]+k\b", model_id)
+    if extended and "128k-online" not in model_id and "sonar" not in model_id:
+        verdict = "drop-extended-variants"
+    return verdict
+
+
+def expected_name(model_id: str) -> str:
+    return "openrouter/" + model_id.replace("/", "-").replace(":", "-")
+
+
+def input_modalities(record: dict) -> set[str]:
+    arch = record.get("architecture") or {}
+    if arch.get("input_modalities"):
+        return set(arch["input_modalities"])
+    modality = arch.get("modality") or "text"
+    if modality == "multimodal":
+        return {"text", "image"}
+    return set(modality.split("->")[0].split("+"))
+
+
+@pytest.fixture(scope="module")
+def ruleset():
+    return load_rules([RULES_DIR])
+
+
+@pytest.mark.parametrize("path", CATALOGS + [SAMPLE_CATALOG], ids=lambda p: Path(p).stem)
+def test_every_entry_follows_the_spec(path: Path, ruleset):
+    raw = {r["id"]: r for r in json.loads(Path(path).read_text())["data"]}
+    result = Engine(ruleset, TODAY).compile(load_catalog_file(path).records)
+    kept = {e["model_info"]["openrouter_id"]: e for e in result.entries}
+
+    for model_id, record in raw.items():
+        reason = expected_drop(record, TODAY)
+        decision = result.decision_for(model_id)
+        if reason:
+            assert model_id not in kept, f"{model_id} should be dropped ({reason})"
+            assert decision.decided_by.id == reason
+        else:
+            assert model_id in kept, f"{model_id} should be kept, got {decision.dropped_reason}"
+
+    names = [e["model_name"] for e in result.entries]
+    assert names == sorted(names) and len(set(names)) == len(names)
+    for model_id, entry in kept.items():
+        record = raw[model_id]
+        params, info = entry["litellm_params"], entry["model_info"]
+        params_list = record.get("supported_parameters") or []
+        assert entry["model_name"] == expected_name(model_id)
+        assert params == {"model": f"openrouter/{model_id}", "api_key": "os.environ/OPENROUTER_API_KEY"}
+        assert info["mode"] == "chat"
+        assert info["supports_function_calling"] is ("tools" in params_list)
+        assert info["supports_vision"] is ("image" in input_modalities(record))
+        assert info["supports_reasoning"] is ("reasoning" in params_list or "include_reasoning" in params_list)
+        assert info["supports_response_schema"] is ("structured_outputs" in params_list)
+        assert info["max_input_tokens"] == record["context_length"]
+        max_out = (record.get("top_provider") or {}).get("max_completion_tokens")
+        assert info.get("max_output_tokens") == max_out
+        if max_out is None:
+            assert "max_output_tokens" not in info
+        for key, price_key in (("input_cost_per_token", "prompt"), ("output_cost_per_token", "completion")):
+            expected = _price(record["pricing"].get(price_key))
+            if expected is None:
+                assert key not in info, f"{model_id}: {key} must be omitted for dynamic prices"
+            else:
+                assert info[key] == expected and isinstance(info[key], float)
+        assert info["generated_by"] == "rinsync" and info["openrouter_id"] == model_id
+
+
+def test_catalogs_exercise_every_drop_reason(ruleset):
+    reasons = set()
+    for path in CATALOGS + [SAMPLE_CATALOG]:
+        for record in json.loads(Path(path).read_text())["data"]:
+            reasons.add(expected_drop(record, TODAY))
+    assert reasons >= {"drop-unpriced", "drop-expired", "drop-deprecated", "drop-extended-variants"}
+
+
+def test_spec_examples_of_names_and_exceptions(ruleset):
+    result = Engine(ruleset, TODAY).compile(load_catalog_file(SAMPLE_CATALOG).records)
+    by_id = {e["model_info"]["openrouter_id"]: e for e in result.entries}
+    assert by_id["openai/gpt-4o"]["model_name"] == "openrouter/openai-gpt-4o"
+    assert by_id["meta-llama/llama-3.3-70b-instruct:free"]["model_name"] == \
+        "openrouter/meta-llama-llama-3.3-70b-instruct-free"
+    online = result.decision_for("perplexity/llama-3.1-sonar-large-128k-online")
+    assert online.kept and online.matches[0].rule.id == "drop-extended-variants" and online.matches[0].excepted
+    assert not result.decision_for("openai/gpt-4o:extended").kept
+    auto = by_id["openrouter/auto"]["model_info"]
+    assert "input_cost_per_token" not in auto and "output_cost_per_token" not in auto
+
+
+def test_expiry_follows_the_compile_date(ruleset):
+    records = load_catalog_file(CATALOGS[-1]).records
+    expiring = next(r for r in records if r.get("expiration_date") == "2026-12-31")
+    before = Engine(ruleset, dt.date(2026, 12, 31)).decide(expiring)
+    after = Engine(ruleset, dt.date(2027, 1, 1)).decide(expiring)
+    assert before.kept and not after.kept and after.decided_by.id == "drop-expired"
+
+
+@pytest.mark.parametrize("path", [CATALOGS[0], CATALOGS[-1]], ids=lambda p: Path(p).stem)
+def test_output_is_byte_identical_across_runs_and_loads_back(path, run_cli, tmp_path):
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    assert run_cli("compile", "--catalog", str(path), "--output", str(first)).code == 0
+    assert run_cli("compile", "--catalog", str(path), "--output", str(second)).code == 0
+    assert first.read_bytes() == second.read_bytes()
+    config = yaml.safe_load(first.read_text())
+    assert len(config["model_list"]) > 50
+    assert "&id" not in first.read_text(), "no YAML anchors/aliases in generated configs"
