@@ -87,7 +87,7 @@ class Engine:
     def _search(self, parsed, record: dict, origin: Origin, what: str) -> Any:
         try:
             return self.evaluator.search(parsed, record)
-        except jp_errors.JMESPathError as exc:
+        except (jp_errors.JMESPathError, TypeError, ValueError) as exc:
             message = str(exc).splitlines()[0]
             raise RulesError([Finding(origin.file, origin.line, origin.col, "jmespath-runtime",
                                       f"{what} failed on model '{record.get('id')}': {message}",

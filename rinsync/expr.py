@@ -268,22 +268,38 @@ def _closest(name: str) -> str | None:
     return matches[0] if matches else None
 
 
+class CompiledExpression:
+    """One expression, parsed and turned into closures once."""
+
+    __slots__ = ("text", "parsed", "search")
+
+    def __init__(self, text: str, parsed, search):
+        self.text, self.parsed, self.search = text, parsed, search
+
+
 class Evaluator:
     """Evaluates compiled expressions with rinsync's functions for one compile date."""
 
     def __init__(self, today: _dt.date):
+        from jmespath.visitor import TreeInterpreter
+
+        from .jpfast import ClosureCompiler
+
         self.options = jmespath.Options(custom_functions=RinsyncFunctions(today))
-        self._compiled: dict[str, Any] = {}
+        self._closures = ClosureCompiler(TreeInterpreter(self.options))
+        self._compiled: dict[str, CompiledExpression] = {}
 
-    def compile(self, expression: str):
-        """Compile once; later calls with the same text reuse the parsed expression."""
-        parsed = self._compiled.get(expression)
-        if parsed is None:
-            parsed = self._compiled[expression] = jmespath.compile(expression)
-        return parsed
+    def compile(self, expression: str) -> CompiledExpression:
+        """Compile once; later calls with the same text reuse the compiled expression."""
+        compiled = self._compiled.get(expression)
+        if compiled is None:
+            parsed = jmespath.compile(expression)
+            compiled = CompiledExpression(expression, parsed, self._closures.compile(parsed.parsed))
+            self._compiled[expression] = compiled
+        return compiled
 
-    def search(self, parsed, record: dict) -> Any:
-        return parsed.search(record, options=self.options)
+    def search(self, compiled: CompiledExpression, record: dict) -> Any:
+        return compiled.search(record)
 
 
 def truthy(value: Any) -> bool:

@@ -11,6 +11,16 @@ from .yamlsource import SourceMap
 
 RULES_SCHEMA = "rules.v1.schema.json"
 _validator = None
+_fast_check = None
+
+
+def _rules_fast_check():
+    global _fast_check
+    if _fast_check is None:
+        from .fastschema import compile_schema
+
+        _fast_check = compile_schema(load_schema(RULES_SCHEMA))
+    return _fast_check
 
 
 def _rules_validator():
@@ -24,6 +34,8 @@ def _rules_validator():
 
 def validate_rules(data: Any, source: SourceMap) -> list[Finding]:
     """Schema findings for one rules document, one per problem the user made."""
+    if _rules_fast_check()(data):
+        return []
     findings: dict[tuple, Finding] = {}
     for error in _rules_validator().iter_errors(data):
         finding = _to_finding(_collapse(error), source)

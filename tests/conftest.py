@@ -1,20 +1,13 @@
-"""Shared fixtures: paths to the repo, the shipped rules and the shared real catalogs; a CLI runner."""
+"""Shared fixtures: the shared real catalogs and an in-process CLI runner."""
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("RINSYNC_SHARED_DIR", REPO.parent / "shared"))
-CATALOGS = sorted((SHARED / "catalogs").glob("openrouter-models-*.json"))
-SAMPLE_CATALOG = REPO / "examples" / "sample-catalog.json"
-RULES_DIR = REPO / "rules"
-TODAY_EPOCH = "1795478400"  # 2026-11-24T00:00:00Z
+from support import CATALOGS, SHARED, TODAY_EPOCH
 
 
 @dataclass
@@ -49,7 +42,3 @@ def catalogs() -> list[Path]:
     if not CATALOGS:
         pytest.fail(f"no shared catalogs under {SHARED}/catalogs (set RINSYNC_SHARED_DIR)")
     return CATALOGS
-
-
-def python() -> str:
-    return sys.executable

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLE_CATALOG
+from support import REPO, SAMPLE_CATALOG
 
 BROKEN = REPO / "tests" / "fixtures" / "broken_rules"
 

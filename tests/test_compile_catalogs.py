@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import CATALOGS, RULES_DIR, SAMPLE_CATALOG
 from rinsync.catalog import load_catalog_file
 from rinsync.engine import Engine
 from rinsync.rules import load_rules
+from support import CATALOGS, RULES_DIR, SAMPLE_CATALOG
 
 TODAY = dt.date(2026, 11, 24)
 DEPRECATED = re.compile(r"(?i)\b(is|is being|has been) deprecated\b")

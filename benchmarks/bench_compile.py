@@ -1,0 +1,124 @@
+"""Benchmark: `rinsync compile` against a bare floor, on a real catalog and on it grown to 10,000 records.
+
+The floor is the least any compiler must do: json.load the catalog, build the same entries as the
+default rules do, but in plain hard-coded Python (no rules, no checks), and dump them with PyYAML's
+C dumper. The ratio is the price of the rules DSL, the catalog checks and the safety around them.
+Both run as fresh processes, best of N. Prints seconds and the ratio (target <= 1.3),
+and `rinsync --help` against `python -c "import click"` (target <= 1.5).
+
+    python benchmarks/bench_compile.py [--catalog PATH] [--size 10000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("RINSYNC_SHARED_DIR", REPO.parent / "shared"))
+DEFAULT_CATALOG = SHARED / "catalogs" / "openrouter-models-2026-08-19.json"
+
+FLOOR = r"""
+import json, sys, yaml
+from decimal import Decimal
+
+def price(value):
+    return None if value in (None, "", "-1") else float(Decimal(value))
+
+records = json.load(open(sys.argv[1]))["data"]
+entries = []
+for r in records:
+    pricing = r.get("pricing") or {}
+    params = r.get("supported_parameters") or []
+    arch = r.get("architecture") or {}
+    inputs, outputs = arch.get("input_modalities") or [], arch.get("output_modalities") or []
+    info = {
+        "mode": "chat",
+        "supports_function_calling": "tools" in params,
+        "supports_tool_choice": "tool_choice" in params,
+        "supports_vision": "image" in inputs,
+        "supports_pdf_input": "file" in inputs,
+        "supports_audio_input": "audio" in inputs,
+        "supports_audio_output": "audio" in outputs,
+        "supports_reasoning": "reasoning" in params or "include_reasoning" in params,
+        "supports_response_schema": "structured_outputs" in params,
+        "max_input_tokens": r.get("context_length"),
+        "max_output_tokens": (r.get("top_provider") or {}).get("max_completion_tokens"),
+        "input_cost_per_token": price(pricing.get("prompt")),
+        "output_cost_per_token": price(pricing.get("completion")),
+        "cache_read_input_token_cost": price(pricing.get("input_cache_read")),
+    }
+    info = {k: v for k, v in info.items() if v is not None}
+    info["generated_by"] = "rinsync"
+    info["openrouter_id"] = r["id"]
+    entries.append({
+        "model_name": "openrouter/" + r["id"].replace("/", "-").replace(":", "-"),
+        "litellm_params": {"model": "openrouter/" + r["id"], "api_key": "os.environ/OPENROUTER_API_KEY"},
+        "model_info": info,
+    })
+with open(sys.argv[2], "w") as out:
+    yaml.dump({"model_list": entries}, out, Dumper=yaml.CSafeDumper, sort_keys=False, default_flow_style=False)
+"""
+
+
+def grow(catalog: Path, size: int, target: Path) -> None:
+    """Repeat the catalog's records with unique ids until it holds ``size`` records."""
+    records = json.loads(catalog.read_text())["data"]
+    grown = []
+    for index in range(size):
+        record = copy.deepcopy(records[index % len(records)])
+        copy_no = index // len(records)
+        if copy_no:
+            base, sep, variant = record["id"].partition(":")
+            record["id"] = f"{base}-copy{copy_no}{sep}{variant}"
+        grown.append(record)
+    target.write_text(json.dumps({"data": grown}))
+
+
+def best_of(command: list[str], repeat: int, env: dict) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG)
+    parser.add_argument("--size", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    rinsync = shutil.which("rinsync") or str(Path(sys.executable).with_name("rinsync"))
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1795478400")
+    work = Path(tempfile.mkdtemp(prefix="rinsync-bench-"))
+    try:
+        grown = work / f"catalog-{args.size}.json"
+        grow(args.catalog, args.size, grown)
+        print(f"python {sys.version.split()[0]}, best of {args.repeat} runs, fresh process each")
+        print(f"{'catalog':<34}{'records':>8}{'rinsync s':>11}{'floor s':>10}{'ratio':>8}  target")
+        for path in (args.catalog, grown):
+            records = len(json.loads(path.read_text())["data"])
+            ours = best_of([rinsync, "compile", "--catalog", str(path), "--rules", str(REPO / "rules"),
+                            "--output", str(work / "out.yaml")], args.repeat, env)
+            floor = best_of([sys.executable, "-c", FLOOR, str(path), str(work / "floor.yaml")], args.repeat, env)
+            print(f"{path.name:<34}{records:>8}{ours:>11.3f}{floor:>10.3f}{ours / floor:>8.2f}  <= 1.3")
+        help_time = best_of([rinsync, "--help"], args.repeat * 2, env)
+        click_time = best_of([sys.executable, "-c", "import click"], args.repeat * 2, env)
+        print(f"{'rinsync --help':<34}{'':>8}{help_time:>11.3f}{click_time:>10.3f}{help_time / click_time:>8.2f}"
+              "  <= 1.5 (floor: python -c 'import click')")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
