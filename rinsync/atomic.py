@@ -1,4 +1,8 @@
-"""Replace a file atomically: temporary file in the same directory, fsync, rename."""
+"""Replace a file atomically: temporary file in the same directory, fsync, rename.
+
+Readers (LiteLLM starting up, a concurrent ``rinsync``) see the old file or the new one, never a mix,
+and a process killed at any moment leaves at worst a stray temporary file beside the target.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,86 @@ from pathlib import Path
 from . import exitcodes
 from .diagnostics import RinsyncError
 
+TMP_MARK = ".rinsync-tmp"
+
+
+def _target(path: Path) -> Path:
+    """Write through a symlink (``config.yaml -> /srv/litellm/config.yaml``) instead of replacing it."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def tmp_glob(path: Path) -> str:
+    """Glob (in the target's directory) of the temporary files :func:`prepare` creates for ``path``."""
+    return f".{Path(path).name}.*{TMP_MARK}{Path(path).suffix}"
+
+
+class PendingFile:
+    """New content written and fsynced to a temporary file beside the target, not yet in place.
+
+    ``path`` can be handed to a validator; :meth:`commit` renames it over the target, :meth:`discard`
+    removes it. Use as a context manager to discard on any error.
+    """
+
+    def __init__(self, target: Path, data: bytes, mode: int | None = None):
+        self.target = _target(target)
+        directory = self.target.parent if str(self.target.parent) else Path(".")
+        self.directory = directory
+        self.uid_gid: tuple[int, int] | None = None
+        try:
+            st = self.target.stat()
+            self.mode = st.st_mode & 0o7777 if mode is None else mode
+            self.uid_gid = (st.st_uid, st.st_gid)
+        except FileNotFoundError:
+            self.mode = 0o644 if mode is None else mode
+        except OSError as exc:
+            raise _io_error(self.target, exc) from None
+        self.path: Path | None = None
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=f"{TMP_MARK}{self.target.suffix}",
+                                        dir=directory)
+            self.path = Path(name)
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), self.mode)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if self.uid_gid and os.geteuid() == 0:
+                with contextlib.suppress(OSError):
+                    os.chown(self.path, *self.uid_gid)
+        except OSError as exc:
+            self.discard()
+            raise _io_error(self.target, exc) from None
+
+    def commit(self) -> None:
+        if self.path is None:
+            raise RuntimeError("nothing to commit")
+        try:
+            os.replace(self.path, self.target)
+        except OSError as exc:
+            self.discard()
+            raise _io_error(self.target, exc) from None
+        self.path = None
+        fsync_dir(self.directory)
+
+    def discard(self) -> None:
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            self.path = None
+
+    def __enter__(self) -> PendingFile:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.discard()
+
+
+def _io_error(path: Path, exc: OSError) -> RinsyncError:
+    return RinsyncError(f"cannot write {path}: {exc.strerror or exc}; the previous file is unchanged",
+                        exitcodes.IO_ERROR)
+
 
 def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` so readers see the old or the new file, never a mix.
@@ -17,35 +101,22 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     The new file keeps the old file's permission bits (or ``mode``, or 0644 for a new file).
     On any failure (full disk, permissions) the old file is untouched and RinsyncError (exit 74) is raised.
     """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if mode is None:
-        try:
-            mode = path.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            mode = 0o644
-    tmp_name = None
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
-        tmp_name = None
-        _fsync_dir(directory)
-    except OSError as exc:
-        raise RinsyncError(f"cannot write {path}: {exc.strerror or exc}; the previous file is unchanged",
-                           exitcodes.IO_ERROR) from None
-    finally:
-        if tmp_name:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
+    with PendingFile(Path(path), data, mode) as pending:
+        pending.commit()
 
 
-def _fsync_dir(directory: Path) -> None:
+def remove_stale_tmp(path: Path) -> int:
+    """Delete temporary files a killed writer left beside ``path``; call only while holding its lock."""
+    target = _target(Path(path))
+    removed = 0
+    for stray in target.parent.glob(tmp_glob(target)):
+        with contextlib.suppress(OSError):
+            stray.unlink()
+            removed += 1
+    return removed
+
+
+def fsync_dir(directory: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(directory, os.O_RDONLY)
         try:

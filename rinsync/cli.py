@@ -83,34 +83,109 @@ def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) 
 
 
 @cli.command(name="compile")
-@catalog_option
+@click.option("--catalog", metavar="FILE|cache",
+              help="Compile this catalog file (the shape of GET /api/v1/models), or 'cache': the last good "
+                   "fetched catalog. Default: fetch the catalog URL from the rules' source settings.")
 @rules_option
-@click.option("--output", "-o", required=True, help="Where to write the config; '-' for standard output.")
-def compile_command(catalog: Path | None, rules: tuple[Path, ...], output: str) -> int:
-    """Compile a catalog into a LiteLLM config (model_list)."""
-    from .engine import Engine, compile_date
-    from .output import render_config
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              default="config/litellm/config.yaml", show_default=True,
+              help="LiteLLM config to merge the generated models into (created if missing).")
+@click.option("--output", "-o", metavar="PATH|-",
+              help="Write a standalone config with only the generated model_list instead of merging "
+                   "('-' for standard output).")
+@click.option("--source-url", envvar="RINSYNC_SOURCE_URL", metavar="URL",
+              help="Fetch the catalog from this URL instead (mirrors, tests). Env: RINSYNC_SOURCE_URL.")
+@click.option("--env-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read the API key variable from this file when it is not in the environment "
+                   "(default: ./.env if present).")
+@click.option("--dry-run", is_flag=True, help="Print the plan (added, removed, changed fields); write nothing.")
+@click.option("--force", is_flag=True, help="Apply even when the shrink guard would refuse.")
+@click.option("--max-remove-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              envvar="RINSYNC_MAX_REMOVE_FRACTION",
+              help="Refuse (exit 3) when more than this fraction of the generated models would be removed.")
+@click.option("--validate-cmd", metavar="CMD", envvar="RINSYNC_VALIDATE_CMD",
+              help="Check the new file before it replaces the old one; '%s' is its path (else appended). "
+                   "Non-zero exit: old config kept, exit 4.")
+@click.option("--backups", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Timestamped backups to keep besides CONFIG.backup.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60, show_default=True,
+              help="Seconds to wait for another sync of the same config (then exit 75).")
+@click.option("--verbose", "-v", is_flag=True, help="Per-model lines and fetch progress.")
+@click.option("--debug", is_flag=True, help="Also HTTP details (the API key is never shown).")
+def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, output: str | None,
+                    source_url: str | None, env_file: Path | None, dry_run: bool, force: bool,
+                    max_remove_fraction: float, validate_cmd: str | None, backups: int, lock_timeout: float,
+                    verbose: bool, debug: bool) -> int:
+    """Sync the catalog into the LiteLLM config: fetch, compile, merge, back up, write atomically.
 
-    if catalog is None:
-        raise click.UsageError("--catalog FILE is required")
-    ruleset = _load(rules)
-    records = _load_catalog(catalog).records
-    result = Engine(ruleset, compile_date()).compile(records)
-    text = render_config(result.entries)
-    if output == "-":
-        click.echo(text, nl=False)
-    else:
-        _write_text(Path(output), text)
-    dropped = len(records) - len(result.entries)
-    click.echo(f"rinsync: compiled {len(result.entries)} models from {len(records)} catalog records "
-               f"({dropped} dropped) -> {output}", err=True)
-    return exitcodes.OK
+    Hand-written entries and other top-level keys are kept; hand edits on generated entries survive.
+    Exit 0 ok, 1 error, 2 usage, 3 shrink guard refused, 4 --validate-cmd failed, 74 write failed,
+    75 catalog unavailable (fetch failed): the existing config is kept byte for byte.
+    """
+    from .fetch import Redactor
+    from .sync import SyncOptions, SyncReport, run_sync
+
+    if catalog is not None and catalog != "cache" and not Path(catalog).is_file():
+        raise click.BadParameter(f"'{catalog}' is not a file (or 'cache')", param_hint="'--catalog'")
+    if env_file is None and Path(".env").is_file():
+        env_file = Path(".env")
+    redactor = Redactor()
+    handler = _log_to_stderr(redactor, debug, verbose)
+    options = SyncOptions(config=config, output=output, catalog=catalog, source_url=source_url, env_file=env_file,
+                          dry_run=dry_run, force=force, max_remove_fraction=max_remove_fraction,
+                          validate_cmd=validate_cmd, backups=backups, lock_timeout=lock_timeout,
+                          verbose=verbose or debug)
+    report = SyncReport()
+    try:
+        run_sync(_load(rules), options, redactor, report)
+    except RinsyncError as exc:
+        exc.message = redactor(exc.message)
+        _flush_report(report, redactor, dry_run)
+        if exc.exit_code == exitcodes.TEMPFAIL and not exc.findings:
+            click.echo(f"rinsync: {exc.message}", err=True)
+            return exitcodes.TEMPFAIL
+        raise
+    finally:
+        _stop_logging(handler)
+    if report.text is not None:
+        click.echo(report.text, nl=False)
+    _flush_report(report, redactor, dry_run)
+    return report.exit_code
 
 
-def _write_text(path: Path, text: str) -> None:
-    from .atomic import write_atomic
+def _flush_report(report, redactor, dry_run: bool) -> None:
+    _warn([redactor(w) for w in report.warnings])
+    report.warnings = []
+    for line in report.lines:
+        line = redactor(line)
+        click.echo(line if line.startswith("  ") else f"rinsync: {line}", err=not dry_run)
+    report.lines = []
 
-    write_atomic(path, text.encode("utf-8"))
+
+def _log_to_stderr(redactor, debug: bool, verbose: bool):
+    import logging
+
+    from .fetch import RedactingFilter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter(redactor))
+    handler.setFormatter(logging.Formatter("rinsync: %(message)s"))
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    names = ["rinsync", "urllib3"] if debug else ["rinsync"]
+    for name in names:
+        logger = logging.getLogger(name)
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+    return handler, names
+
+
+def _stop_logging(state) -> None:
+    import logging
+
+    handler, names = state
+    for name in names:
+        logging.getLogger(name).removeHandler(handler)
 
 
 @cli.command()
@@ -153,8 +228,121 @@ def functions() -> int:
     return exitcodes.OK
 
 
+@cli.command(name="test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--select", multiple=True, metavar="PATTERN",
+              help="Run only cases whose model id, test name, or a rule it names or matches, fits this glob "
+                   "(repeatable). Coverage is not reported with --select.")
+@click.option("--fail-only", is_flag=True, help="Print failures only (and coverage and the summary).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text: FILE:LINE:COL lines; json; github: GitHub Actions annotations.")
+@click.option("--fail-uncovered", is_flag=True,
+              help="Also exit 1 when a rule, exception or override is exercised by no test.")
+def test_command(paths: tuple[Path, ...], select: tuple[str, ...], fail_only: bool, fmt: str,
+                 fail_uncovered: bool) -> int:
+    """Run rules tests: *.test.yaml files or directories (default: tests/ of the default rules directory).
+
+    Exit 0 when every test passes, 1 on any failure (or a test file that cannot run), 2 on usage errors.
+    """
+    from .testing import default_test_paths, render, run_tests
+
+    test_paths = list(paths) or [p for rules_dir in default_rules_paths() for p in default_test_paths(rules_dir)]
+    report = run_tests(test_paths, select)
+    _warn(report.warnings)
+    if select and not report.results and not report.broken:
+        raise RinsyncError(f"--select {' '.join(select)} matched no test (patterns match model ids, test names "
+                           "and rule ids)", exitcodes.ERROR)
+    click.echo(render(report, fmt, fail_only))
+    uncovered = fail_uncovered and bool(report.uncovered)
+    return exitcodes.ERROR if report.failed or uncovered else exitcodes.OK
+
+
+@cli.command()
+@catalog_option
+@click.option("--where", metavar="EXPR",
+              help="JMESPath predicate over each catalog record, with the rules' functions (rinsync functions), "
+                   "e.g. \"has(supported_parameters, 'tools') && per_million(pricing.prompt) < `1`\".")
+@click.option("--sort", "sort", default="id", show_default=True, metavar="FIELD",
+              help="id, name, input (prompt), output (completion), context, max_output or created; "
+                   "'-FIELD' sorts descending. Models without the value come last.")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most N models.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def models(catalog: Path | None, where: str | None, sort: str, limit: int | None, as_json: bool) -> int:
+    """List catalog models matching --where: prices per million tokens, context, flags.
+
+    Exit 0 (also when nothing matches), 1 on an unusable catalog, 2 on a bad --where or option.
+    """
+    from .engine import compile_date
+    from .models import SortError, WhereError, parse_sort, render_json, render_table, search
+
+    if catalog is None:
+        raise click.UsageError("--catalog FILE is required (a saved GET /api/v1/models response, e.g. "
+                               "examples/sample-catalog.json)")
+    try:
+        parse_sort(sort)
+    except SortError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--sort'") from None
+    records = _load_catalog(catalog).records
+    try:
+        result = search(records, where, compile_date(), sort, limit)
+    except WhereError as exc:
+        click.echo(exc.render(), err=True)
+        return exitcodes.USAGE
+    if as_json:
+        click.echo(render_json(result, str(catalog), where, sort))
+    else:
+        if result.rows:
+            click.echo(render_table(result))
+        shown = f" (showing {len(result.rows)})" if len(result.rows) < result.matched else ""
+        click.echo(f"rinsync: {result.matched} of {result.total} models match{shown}", err=True)
+    return exitcodes.OK
+
+
+@cli.command()
+@click.option("--proxy", "proxy_url", required=True, metavar="URL",
+              help="Base URL of the running LiteLLM proxy, e.g. http://localhost:4000 (a trailing /v1 is fine).")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              default="config/litellm/config.yaml", show_default=True,
+              help="The LiteLLM config the proxy should serve.")
+@click.option("--key-env", default="LITELLM_MASTER_KEY", show_default=True, metavar="NAME",
+              help="Environment variable holding the proxy's key (sent as a bearer token, never printed).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=10, show_default=True,
+              help="Seconds to wait for each answer of the proxy.")
+def verify(proxy_url: str, config: Path, key_env: str, timeout: float) -> int:
+    """Check that a running proxy serves exactly CONFIG's models, with the capabilities rinsync compiled.
+
+    Asks GET /v1/models and GET /model/info and prints one line per difference: 'missing' (in the
+    config, not served: restart the proxy after a sync), 'extra' (served, not in the config: stale),
+    'drift' (a generated entry's mode, supports_*, token limits, costs or model differ; numbers within
+    1e-6 relative). Exit 0 when they agree, 1 on differences (or an unreadable config, or an HTTP
+    error such as a wrong key), 2 usage, 75 proxy unreachable (connection refused, timeout, HTTP
+    502/503/504): retry later.
+    """
+    import os
+
+    from .rules import display_path
+    from .verify import verify as run_verify
+
+    if not config.is_file():
+        raise RinsyncError(f"config {display_path(config)} not found (pass --config PATH)", exitcodes.ERROR)
+    key = os.environ.get(key_env) or None
+    result = run_verify(config, proxy_url, key, key_env, timeout, shown_config=display_path(config))
+    for line in result.lines():
+        click.echo(line)
+    click.echo(f"rinsync: {result.summary()}", err=True)
+    hint = result.hint()
+    if hint:
+        click.echo(f"rinsync: hint: {hint}", err=True)
+    return exitcodes.OK if result.ok else exitcodes.ERROR
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors with documented exit codes, never a traceback for user errors."""
+    import gc
+
+    # A short-lived batch process: collect cyclic garbage rarely (as mypy does); compiling
+    # thousands of entries otherwise spends half its time in the collector.
+    gc.set_threshold(200_000, 50, 100)
     try:
         result = cli.main(args=argv, prog_name="rinsync", standalone_mode=False)
     except click.exceptions.Exit as exc:

@@ -90,7 +90,14 @@ class _Composer:
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
         if node.style in ("|", ">"):
             node._rinsync_lines = self._block_lines(node)  # type: ignore[attr-defined]
-        return self.constructor.construct_object(node, deep=True)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (ValueError, yaml.YAMLError) as exc:  # e.g. an impossible date such as 2026-13-01
+            line, col = node.start_mark.line + 1, node.start_mark.column + 1
+            self.findings.append(Finding(self.map.file, line, col, "yaml-value",
+                                         f"cannot read value {node.value!r}: {str(exc).splitlines()[0]}",
+                                         hint="quote it to make it a string"))
+            return node.value
 
     def _mapping(self, node: yaml.MappingNode, path: tuple) -> dict:
         result: dict = {}

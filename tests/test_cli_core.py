@@ -148,6 +148,10 @@ def test_non_editable_install_finds_schemas_and_rules(tmp_path):
     lint = subprocess.run([sys.executable, "-m", "rinsync", "lint"], capture_output=True, text=True, env=env,
                           cwd=tmp_path)
     assert lint.returncode == 0, lint.stderr
+    tests = subprocess.run([sys.executable, "-m", "rinsync", "test"], capture_output=True, text=True, env=env,
+                           cwd=tmp_path)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    assert tests.stdout.splitlines()[-1].endswith(" passed, 0 failed")
     installed = Path(target, "rinsync")
     assert (installed / "schemas" / "rules.v1.schema.json").is_file()
     assert (installed / "rules" / "10-filter.yaml").is_file()

@@ -85,7 +85,7 @@ def test_rules_schema_agrees_with_jsonschema_on_every_rules_file():
     for path in sorted(RULES_DIR.glob("*.yaml")) + sorted((REPO / "tests" / "fixtures").rglob("*.yaml")):
         try:
             documents.append(yaml.safe_load(path.read_text()))
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # the corpus holds unreadable files on purpose
             continue
     documents += [
         {"version": 1, "rules": [{"id": "a", "include": "x", "except": "y"}]},

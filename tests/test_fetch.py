@@ -7,7 +7,6 @@ import socket
 
 import pytest
 import requests
-
 from helpers_sync import (
     CATALOG_NEW,
     CatalogServer,
@@ -18,6 +17,7 @@ from helpers_sync import (
     new_site,
     snapshot,
 )
+
 from rinsync.fetch import (
     CatalogCache,
     FetchError,

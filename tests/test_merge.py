@@ -6,8 +6,8 @@ import json
 
 import pytest
 import yaml
-
 from helpers_sync import CATALOG_2024, CATALOG_NEW, CATALOG_OLD, dump, entry, load, new_site
+
 from rinsync.configfile import (
     ExistingConfig,
     check_shrink,

@@ -331,7 +331,7 @@ def test_malformed_test_file_gives_located_findings(run):
     ("version: 1\nrecords: [{id: a/b}]\ntests: [{name: t, model: a/b, kept: 'yes'}]\n",
      "a.test.yaml:3:37: error test-schema-type 'tests[0].kept' must be of type boolean, not string"),
     ("version: 1\ntoday: 2026-13-01\nrecords: [{id: a/b}]\ntests: [{name: t, model: a/b, kept: true}]\n",
-     "a.test.yaml:1:1: error yaml-value cannot read a value: month must be in 1..12"),
+     "a.test.yaml:2:8: error yaml-value cannot read value '2026-13-01': month must be in 1..12"),
     ("version: 1\ntoday: '2026-02-30'\nrecords: [{id: a/b}]\ntests: [{name: t, model: a/b, kept: true}]\n",
      "a.test.yaml:2:8: error test-today 'today' '2026-02-30' is not a date"),
     ("version: 1\nrecords:\n  - id: a/b\n    context_length: '128000'\ntests: [{name: t, model: a/b, kept: true}]\n",
@@ -367,7 +367,7 @@ def test_no_test_files_is_an_error(run, tmp_path):
     write(tmp_path / "rules" / "10.yaml", "version: 1\n")
     code, _, err = run(["test"], cwd=tmp_path)
     assert code == 1
-    assert "rinsync: error: rules/tests: no such test file or directory" in err
+    assert "rinsync: error: rules/tests: no such test file or directory (rules tests go in " in err
     (tmp_path / "rules" / "tests").mkdir()
     code, _, err = run(["test"], cwd=tmp_path)
     assert code == 1
@@ -465,3 +465,39 @@ def test_github_format(run):
                         "records (did you mean 'openai/gpt-4o'?)")
     assert any(line.startswith("::warning file=rules/10-filter.yaml,line=17,col=14,title=coverage::") for line in lines)
     assert lines[-1] == "1 passed, 7 failed"
+
+
+# --- CI wiring ---------------------------------------------------------------------------------
+
+
+def test_pre_commit_hooks_run_cleanly_on_the_shipped_rules(run):
+    import shlex
+
+    import yaml
+
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert [h["id"] for h in hooks] == ["rinsync-lint", "rinsync-test"]
+    for hook in hooks:
+        assert hook["language"] == "python" and hook["pass_filenames"] is False
+        assert re.match(hook["files"], "rules/10-filter.yaml") and re.match(hook["files"], "rules/tests/x.test.yaml")
+        command = shlex.split(hook["entry"])
+        assert command[0] == "rinsync"
+        code, out, err = run(command[1:])
+        assert code == 0, out + err
+
+
+def test_documented_github_workflow_commands_pass_on_the_shipped_rules(run):
+    import shlex
+
+    import yaml
+
+    text = (REPO / "docs" / "ci.md").read_text()
+    workflow = yaml.safe_load(re.search(r"```yaml\n(# \.github/workflows/rules\.yml\n.*?)```", text, re.S)[1])
+    steps = workflow["jobs"]["rules"]["steps"]
+    commands = [s["run"] for s in steps if s.get("run", "").startswith("rinsync ")]
+    assert commands == ["rinsync lint --format github rules/", "rinsync test --format github --fail-uncovered"]
+    assert workflow[True]["pull_request"]["paths"][0] == "rules/**"  # YAML 1.1 reads the key 'on' as true
+    for command in commands:
+        code, out, err = run(shlex.split(command)[1:])
+        assert code == 0, out + err
+        assert "::error" not in out

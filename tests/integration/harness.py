@@ -18,19 +18,22 @@ which case they fail.  See docs/integration-notes.md.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IT_DIR = Path(os.environ.get("RINSYNC_IT_DIR", REPO_ROOT / ".venv-it"))
@@ -117,6 +120,17 @@ def wait_http(
         if time.monotonic() - t0 > timeout:
             raise TimeoutError(f"{url} not ready after {timeout:.0f}s (last: {last})")
         time.sleep(0.5)
+
+
+def write_config(path: str | os.PathLike, model_list: list[dict[str, Any]], **top: Any) -> Path:
+    """Write a LiteLLM proxy config with the given ``model_list``.
+
+    Written as JSON, which is valid YAML, so no YAML library is needed here.
+    Extra top-level sections (``litellm_settings=...``) go in ``top``.
+    """
+    path = Path(path)
+    path.write_text(json.dumps({"model_list": model_list, **top}, indent=2) + "\n")
+    return path
 
 
 def _tail(path: Path, n: int = 60) -> str:
@@ -214,7 +228,7 @@ class FakeOpenRouter:
         self.port: int | None = None
 
     # -- lifecycle ---------------------------------------------------------
-    def start(self) -> "FakeOpenRouter":
+    def start(self) -> FakeOpenRouter:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -273,12 +287,23 @@ class FakeOpenRouter:
                 cid = f"gen-fake-{int(time.time() * 1000)}"
                 created = int(time.time())
                 chunks = [
-                    {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                     "choices": [{"index": 0, "delta": {"role": "assistant", "content": outer.reply},
-                                  "finish_reason": None}]},
-                    {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                     "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-                     "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}},
+                    {
+                        "id": cid,
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": model,
+                        "choices": [
+                            {"index": 0, "delta": {"role": "assistant", "content": outer.reply}, "finish_reason": None}
+                        ],
+                    },
+                    {
+                        "id": cid,
+                        "object": "chat.completion.chunk",
+                        "created": created,
+                        "model": model,
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                        "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10},
+                    },
                 ]
                 raw = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
                 self.send_response(200)
@@ -300,7 +325,7 @@ class FakeOpenRouter:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "FakeOpenRouter":
+    def __enter__(self) -> FakeOpenRouter:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -334,7 +359,11 @@ class FakeOpenRouter:
 
     def chat_requests(self) -> list[dict[str, Any]]:
         with self._lock:
-            return [r for r in self.requests if r["method"] == "POST" and r["path"].rstrip("/").endswith("/chat/completions")]
+            return [
+                r
+                for r in self.requests
+                if r["method"] == "POST" and r["path"].rstrip("/").endswith("/chat/completions")
+            ]
 
     def clear(self) -> None:
         with self._lock:
@@ -560,8 +589,9 @@ class LiteLLMProxy(_Service):
 # --------------------------------------------------------------------------
 
 
-def openwebui_env(data_dir: str | os.PathLike, openai_base_url: str, openai_key: str,
-                  extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def openwebui_env(
+    data_dir: str | os.PathLike, openai_base_url: str, openai_key: str, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Environment that keeps Open WebUI offline, auth-less and quick to start."""
     env = _base_env()
     env.update(
@@ -580,6 +610,9 @@ def openwebui_env(data_dir: str | os.PathLike, openai_base_url: str, openai_key:
             "RAG_EMBEDDING_ENGINE": "openai",
             "RAG_EMBEDDING_MODEL_AUTO_UPDATE": "False",
             "RAG_RERANKING_MODEL_AUTO_UPDATE": "False",
+            # env, not the config saved in DATA_DIR's database, is authoritative
+            "ENABLE_PERSISTENT_CONFIG": "False",
+            # no base-model cache beyond the default 1 s TTL of the OpenAI list
             "ENABLE_BASE_MODELS_CACHE": "False",
             "SCARF_NO_ANALYTICS": "true",
             "DO_NOT_TRACK": "true",
@@ -636,9 +669,7 @@ class OpenWebUI(_Service):
         """Session token.  With WEBUI_AUTH=False, sign-in with empty
         credentials returns the default admin's token."""
         if self._token is None:
-            status, body = http_json(
-                "POST", f"{self.url}/api/v1/auths/signin", body={"email": "", "password": ""}
-            )
+            status, body = http_json("POST", f"{self.url}/api/v1/auths/signin", body={"email": "", "password": ""})
             if status != 200 or not isinstance(body, dict) or "token" not in body:
                 raise AssertionError(f"signin -> {status}: {body}")
             self._token = body["token"]
@@ -659,3 +690,160 @@ class OpenWebUI(_Service):
 
     def model_ids(self, refresh: bool = True) -> list[str]:
         return [m["id"] for m in self.models(refresh=refresh)]
+
+
+# --------------------------------------------------------------------------
+# rinsync side: compile configs, compare what the proxy serves with them
+# --------------------------------------------------------------------------
+
+REFERER = "https://rinsync.example.test"
+TITLE = "rinsync-integration"
+TODAY_EPOCH = "1795478400"  # 2026-11-24T00:00:00Z: fixed compile date (expiry rules), as in tests/support.py
+
+
+HAND_WRITTEN_NAMES = ["gpt-4o-direct", "team-gpt-4o-mini"]
+
+
+def hand_written_config(api_base: str) -> str:
+    """A LiteLLM config before the first sync: top-level settings and two hand-written entries,
+    a direct OpenAI one and an ``openrouter/...`` route WITHOUT rinsync's marker (both must
+    survive ``rinsync compile --config``)."""
+    return f"""\
+general_settings:
+  master_key: os.environ/LITELLM_MASTER_KEY
+litellm_settings:
+  drop_params: true
+model_list:
+  - model_name: gpt-4o-direct            # hand-written: a direct provider
+    litellm_params: {{model: openai/gpt-4o, api_key: os.environ/OPENAI_API_KEY}}
+  - model_name: team-gpt-4o-mini         # hand-written OpenRouter route, no rinsync marker
+    litellm_params:
+      model: openrouter/openai/gpt-4o-mini
+      api_key: os.environ/OPENROUTER_API_KEY
+      api_base: {api_base}
+    model_info: {{mode: chat, supports_vision: true}}
+"""
+
+
+def attribution_rules(api_base: str, referer: str = REFERER, title: str = TITLE) -> str:
+    """An extra rules file (for ``--rules rules/ --rules FILE``) sending every generated entry to
+    ``api_base`` (a FakeOpenRouter) with OpenRouter's attribution headers."""
+    return (
+        "version: 1\n"
+        "defaults:\n"
+        "  litellm_params:\n"
+        f"    api_base: {api_base}\n"
+        "    extra_headers:\n"
+        f"      HTTP-Referer: {referer}\n"
+        f"      X-Title: {title}\n"
+    )
+
+
+def run_rinsync(*args: str | os.PathLike, env: Mapping[str, str] | None = None, cwd: str | os.PathLike = REPO_ROOT,
+                timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python -m rinsync ARGS`` with this interpreter (the rinsync venv); never raises on exit codes."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+                                                                  "https_proxy", "ALL_PROXY", "all_proxy")}
+    full_env.setdefault("SOURCE_DATE_EPOCH", TODAY_EPOCH)
+    full_env["NO_PROXY"] = full_env["no_proxy"] = "127.0.0.1,localhost"
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "rinsync", *map(str, args)], cwd=str(cwd), env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def compile_into_config(config: str | os.PathLike, catalog: str | os.PathLike, *rules: str | os.PathLike) -> str:
+    """``rinsync compile --catalog CATALOG --rules ... --config CONFIG`` (merge); returns its stderr."""
+    rules_args = [a for r in rules for a in ("--rules", r)]
+    r = run_rinsync("compile", "--catalog", catalog, *rules_args, "--config", config)
+    assert r.returncode == 0, f"rinsync compile --config failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    return r.stderr
+
+
+def compile_standalone(output: str | os.PathLike, catalog: str | os.PathLike,
+                       *rules: str | os.PathLike) -> list[dict[str, Any]]:
+    """``rinsync compile --catalog CATALOG --rules ... --output OUTPUT``; returns its model_list."""
+    rules_args = [a for r in rules for a in ("--rules", r)]
+    r = run_rinsync("compile", "--catalog", catalog, *rules_args, "--output", output)
+    assert r.returncode == 0, f"rinsync compile --output failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+    return load_model_list(output)
+
+
+def rinsync_verify(proxy_url: str, config: str | os.PathLike, key: str = MASTER_KEY) -> subprocess.CompletedProcess:
+    """``rinsync verify --proxy URL --config CONFIG`` with ``LITELLM_MASTER_KEY=key``; fails the
+    test if the key shows up in the output."""
+    r = run_rinsync("verify", "--proxy", proxy_url, "--config", config, env={"LITELLM_MASTER_KEY": key})
+    assert key not in r.stdout + r.stderr, "rinsync verify printed the key"
+    return r
+
+
+def load_model_list(path: str | os.PathLike) -> list[dict[str, Any]]:
+    return load_yaml(path)["model_list"]
+
+
+def load_yaml(path: str | os.PathLike) -> Any:
+    """A YAML file, with libyaml's safe loader when present (configs here are ~300 KB)."""
+    import yaml
+
+    return yaml.load(Path(path).read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def is_generated(entry: Mapping[str, Any]) -> bool:
+    return (entry.get("model_info") or {}).get("generated_by") == "rinsync"
+
+
+def same_value(expected: Any, got: Any, rel_tol: float = 1e-9) -> bool:
+    """bools strictly (True is not 1), numbers within ``rel_tol``, everything else with ``==``."""
+    if isinstance(expected, bool) or isinstance(got, bool):
+        return isinstance(expected, bool) and isinstance(got, bool) and expected == got
+    if isinstance(expected, int | float) and isinstance(got, int | float):
+        return math.isclose(expected, got, rel_tol=rel_tol)
+    return expected == got
+
+
+def model_info_mismatches(expected: Iterable[Mapping[str, Any]], info: Iterable[Mapping[str, Any]],
+                          params: Iterable[str] = ("model", "api_base", "extra_headers")) -> list[str]:
+    """Where the proxy's ``/model/info`` deployments differ from the ``expected`` config entries:
+    every key of each expected ``model_info``, plus the given ``litellm_params`` keys.
+    Deployments are matched by ``model_name`` (plus ``openrouter_id`` for model groups)."""
+    by_name: dict[str, list[Mapping[str, Any]]] = {}
+    for d in info:
+        by_name.setdefault(d["model_name"], []).append(d)
+    out = []
+    for entry in expected:
+        name = entry["model_name"]
+        want_info = entry.get("model_info") or {}
+        candidates = by_name.get(name, [])
+        dep = next((d for d in candidates if (d.get("model_info") or {}).get("openrouter_id")
+                    == want_info.get("openrouter_id")), candidates[0] if candidates else None)
+        if dep is None:
+            out.append(f"{name}: not in the proxy's model info")
+            continue
+        got_info = dep.get("model_info") or {}
+        for key, want in want_info.items():
+            if not same_value(want, got_info.get(key)):
+                out.append(f"{name} model_info.{key}: compiled {want!r}, proxy {got_info.get(key)!r}")
+        got_params = dep.get("litellm_params") or {}
+        for key in params:
+            want = (entry.get("litellm_params") or {}).get(key)
+            if want is not None and got_params.get(key) != want:
+                out.append(f"{name} litellm_params.{key}: compiled {want!r}, proxy {got_params.get(key)!r}")
+    return out
+
+
+def assert_model_info_matches(expected: Iterable[Mapping[str, Any]], info: Iterable[Mapping[str, Any]]) -> None:
+    bad = model_info_mismatches(expected, info)
+    if bad:
+        shown = "\n  ".join(bad[:40]) + (f"\n  ... and {len(bad) - 40} more" if len(bad) > 40 else "")
+        raise AssertionError(f"{len(bad)} model info mismatch(es) between the compiled config and the proxy:\n  "
+                             + shown)
+
+
+def assert_serves_exactly(served: Iterable[str], expected: Iterable[str]) -> None:
+    """``served`` (e.g. ``/v1/models`` ids) holds exactly the ``expected`` names, each once."""
+    served, expected = list(served), list(expected)
+    dupes = sorted({n for n in served if served.count(n) > 1})
+    missing = sorted(set(expected) - set(served))
+    extra = sorted(set(served) - set(expected))
+    if dupes or missing or extra:
+        raise AssertionError(f"served models differ: {len(missing)} missing {missing[:20]}, {len(extra)} extra "
+                             f"{extra[:20]}, duplicated {dupes[:20]}")

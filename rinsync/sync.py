@@ -1,0 +1,317 @@
+"""One sync: get the catalog, compile it, merge into the config, guard, validate, back up, write.
+
+Nothing here prints; :func:`run_sync` returns the lines to show and raises :class:`RinsyncError`
+with a documented exit code. Every path out of this module leaves the config either untouched or
+replaced in one rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import re
+import shlex
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import exitcodes
+from .diagnostics import RinsyncError
+from .fetch import CACHE_DIR_NAME, Redactor
+
+log = logging.getLogger("rinsync.sync")
+
+DEFAULT_CONFIG = Path("config/litellm/config.yaml")
+VALIDATE_TIMEOUT = 300
+
+
+class SyncFailed(RinsyncError):
+    """No usable catalog (fetch failed, bad response, no cache): the config is kept, exit 75."""
+
+
+@dataclass
+class SyncOptions:
+    config: Path = DEFAULT_CONFIG
+    output: str | None = None  # standalone file (or "-"): no merge
+    catalog: str | None = None  # None: fetch; "cache": the cached catalog; else a file
+    source_url: str | None = None
+    env_file: Path | None = None
+    dry_run: bool = False
+    force: bool = False
+    max_remove_fraction: float = 0.5
+    validate_cmd: str | None = None
+    backups: int = 5
+    lock_timeout: float = 60.0
+    verbose: bool = False
+    cache_dir: Path | None = None
+
+
+@dataclass
+class SyncReport:
+    lines: list[str] = field(default_factory=list)  # summary and per-model lines
+    warnings: list[str] = field(default_factory=list)
+    written: bool = False
+    text: str | None = None  # standalone "-o -": the YAML to print
+    exit_code: int = exitcodes.OK
+
+
+def _shown(path: Path | str) -> str:
+    from .rules import display_path
+
+    return display_path(Path(path))
+
+
+def cache_dir_for(options: SyncOptions) -> Path | None:
+    if options.cache_dir:
+        return options.cache_dir
+    env = os.environ.get("RINSYNC_CACHE_DIR", "").strip()
+    if env:
+        return Path(env)
+    if options.output is not None:
+        return None if options.output == "-" else Path(options.output).parent / CACHE_DIR_NAME
+    return Path(os.path.realpath(options.config)).parent / CACHE_DIR_NAME
+
+
+def _kept(options: SyncOptions) -> str:
+    if options.output is not None:
+        return "nothing written" if options.output == "-" else f"kept {_shown(options.output)} unchanged"
+    return f"kept {_shown(options.config)} unchanged"
+
+
+@dataclass
+class _Source:
+    catalog: object  # rinsync.catalog.Catalog
+    fetched: object | None = None  # rinsync.fetch.Fetched, when it came from the network
+    cache: object | None = None
+    label: str = ""
+
+
+def _get_catalog(ruleset, options: SyncOptions, redactor: Redactor, report: SyncReport) -> _Source:
+    from .catalog import CatalogError, load_catalog_file, parse_catalog
+    from .fetch import CatalogCache, FetchError, FetchSettings, fetch_catalog, resolve_api_key
+
+    cache_dir = cache_dir_for(options)
+    cache = CatalogCache(cache_dir) if cache_dir else None
+    if options.catalog == "cache":
+        cached = cache.load() if cache else None
+        if cached is None:
+            where = _shown(cache_dir) if cache_dir else "(no cache for --output -)"
+            raise SyncFailed(f"no cached catalog in {where} (a successful fetch creates it); {_kept(options)}",
+                             exitcodes.TEMPFAIL)
+        payload, meta = cached
+        try:
+            catalog = parse_catalog(payload, f"cached catalog {_shown(cache.payload_path)}")
+        except CatalogError as exc:
+            raise SyncFailed(f"{redactor(exc.message)}; {_kept(options)}", exitcodes.TEMPFAIL) from None
+        return _Source(catalog, label=f"cache ({meta.get('fetched_at', '?')})")
+    if options.catalog is not None:
+        catalog = load_catalog_file(options.catalog)
+        return _Source(catalog, label=_shown(options.catalog))
+    settings = FetchSettings.from_source(ruleset.source, options.source_url)
+    api_key, key_from = resolve_api_key(settings.api_key_env, options.env_file)
+    redactor.add(api_key)
+    log.info("API key: %s", key_from if api_key else f"none ({settings.api_key_env} not set; the catalog is public)")
+    try:
+        fetched = fetch_catalog(settings, api_key, cache, redactor)
+        catalog = parse_catalog(fetched.payload, fetched.url)
+    except FetchError as exc:
+        raise SyncFailed(f"fetch failed: {redactor(exc.message)}; {_kept(options)}", exitcodes.TEMPFAIL) from None
+    except CatalogError as exc:
+        raise SyncFailed(f"fetch failed: {redactor(exc.message)}; {_kept(options)}", exitcodes.TEMPFAIL) from None
+    if fetched.not_modified:
+        log.info("catalog not modified since the cached copy (HTTP 304)")
+    label = fetched.url + (" (not modified, cached copy)" if fetched.not_modified else "")
+    return _Source(catalog, fetched, cache, label)
+
+
+def run_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
+             report: SyncReport | None = None) -> SyncReport:
+    """Run one sync. ``report`` (lines, warnings) is filled in as it goes, also when an error is raised."""
+    from .engine import Engine, compile_date
+
+    redactor = redactor or Redactor()
+    report = report if report is not None else SyncReport()
+    source = _get_catalog(ruleset, options, redactor, report)
+    report.warnings += [redactor(w) for w in source.catalog.warnings]
+    records = source.catalog.records
+    result = Engine(ruleset, compile_date()).compile(records)
+    if options.output is not None:
+        _standalone(result.entries, records, options, report)
+        if not options.dry_run:
+            _store_cache(source, redactor, report)
+    else:
+        # the cache is updated under the config's lock, after the config: never by a refused sync
+        _merge(result.entries, options, report, redactor, on_success=lambda: _store_cache(source, redactor, report))
+    report.lines = [redactor(line) for line in report.lines]
+    report.warnings = [redactor(w) for w in report.warnings]
+    return report
+
+
+def _store_cache(source: _Source, redactor: Redactor, report: SyncReport) -> None:
+    fetched = source.fetched
+    if fetched is None or source.cache is None or fetched.not_modified:
+        return
+    if redactor.contains_secret(fetched.payload) or redactor.contains_secret(f"{fetched.etag}{fetched.last_modified}"):
+        report.warnings.append("the response contains the API key; it was not cached")
+        return
+    try:
+        source.cache.store(fetched)
+    except RinsyncError as exc:
+        report.warnings.append(f"could not update the catalog cache: {exc.message}")
+    except OSError as exc:
+        report.warnings.append(f"could not update the catalog cache in {_shown(source.cache.directory)}: "
+                               f"{exc.strerror or type(exc).__name__}")
+
+
+def _standalone(entries: list[dict], records: list[dict], options: SyncOptions, report: SyncReport) -> None:
+    from .atomic import write_atomic
+    from .output import render_config
+
+    text = render_config(entries)
+    dropped = len(records) - len(entries)
+    summary = (f"compiled {len(entries)} models from {len(records)} catalog records ({dropped} dropped) "
+               f"-> {options.output}")
+    if options.dry_run:
+        report.lines.append(f"dry run: {summary} (nothing written)")
+        return
+    if options.output == "-":
+        report.text = text
+    else:
+        write_atomic(Path(options.output), text.encode("utf-8"))
+        report.written = True
+    report.lines.append(summary)
+
+
+def _merge(entries: list[dict], options: SyncOptions, report: SyncReport, redactor: Redactor,
+           on_success=lambda: None) -> None:
+    from .atomic import PendingFile, remove_stale_tmp, write_atomic
+    from .configfile import check_shrink, plan_merge, read_config, render
+    from .lock import ConfigLock
+    from .state import load_base, state_bytes, state_path
+
+    config = Path(options.config)
+    lock = ConfigLock(config, options.lock_timeout) if not options.dry_run else contextlib.nullcontext()
+    with lock:
+        if not options.dry_run:
+            remove_stale_tmp(config)
+        existing = read_config(config)
+        base = load_base(config, existing.raw)
+        if base.note and existing.generated:
+            log.info("merge base: %s", base.note)
+        plan = plan_merge(existing, entries, base.entries)
+        report.warnings += plan.notes
+        data = render(existing, plan.entries)
+        report.lines += _plan_lines(plan, options.verbose or options.dry_run)
+        refusal = check_shrink(plan, options.max_remove_fraction, options.force)
+        summary = _summary(plan, config)
+        if refusal:
+            report.lines.append(summary)
+            raise RinsyncError(f"{refusal}; {_kept(options)}", exitcodes.SHRINK_REFUSED)
+        if options.dry_run:
+            report.lines.append(f"dry run: {summary} (nothing written)")
+            return
+        needs_config = existing.raw is None or (plan.has_changes and data != existing.raw)
+        if not needs_config:
+            _write_state_if_changed(state_path(config), state_bytes(config, entries, existing.raw, None))
+            on_success()
+            report.lines.append(f"{summary}; no changes, file left as it was")
+            return
+        with PendingFile(config, data) as pending:
+            if options.validate_cmd:
+                _validate(options.validate_cmd, pending.path, options, redactor, report)
+            if existing.raw is not None:
+                _backup(config, existing.raw, options.backups)
+            write_atomic(state_path(config), state_bytes(config, entries, data, existing.raw), mode=0o600)
+            pending.commit()
+        on_success()
+        report.written = True
+        report.lines.append(summary)
+
+
+def _write_state_if_changed(path: Path, data: bytes) -> None:
+    from .atomic import write_atomic
+
+    with contextlib.suppress(OSError):
+        if path.read_bytes() == data:
+            return
+    write_atomic(path, data, mode=0o600)
+
+
+def _summary(plan, config: Path) -> str:
+    parts = [f"+{len(plan.added)} added", f"-{len(plan.removed)} removed", f"~{len(plan.changed)} changed"]
+    if plan.skipped:
+        parts.append(f"{len(plan.skipped)} skipped (hand-written name wins)")
+    parts.append(f"kept {plan.hand_written} hand-written entr{'y' if plan.hand_written == 1 else 'ies'}")
+    return f"{plan.generated_after} generated models: {', '.join(parts)} -> {_shown(config)}"
+
+
+def _plan_lines(plan, detailed: bool) -> list[str]:
+    lines: list[str] = []
+    if detailed:
+        lines += [f"  + {name}" for name in plan.added]
+        lines += [f"  - {name}" for name in plan.removed]
+        lines += [f"  ~ {c.name}: {', '.join(c.fields)}" for c in plan.changed]
+    lines += [f"  ! {name}: skipped, a hand-written entry already uses this model_name" for name in plan.skipped]
+    if detailed:
+        for change in plan.preserved:
+            what = []
+            if change.kept:
+                what.append(f"kept hand edits {', '.join(change.kept)}")
+            if change.conflicts:
+                what.append(f"kept hand value over a new generated value for {', '.join(change.conflicts)}")
+            lines.append(f"  = {change.name}: {'; '.join(what)}")
+    return lines
+
+
+BACKUP_STAMP = re.compile(r"^\d{8}T\d{6}\.\d{6}Z$")
+
+
+def _backup(config: Path, raw: bytes, keep: int) -> None:
+    """``<config>.backup`` (the previous file) and ``<config>.backup.<UTC time>``, newest ``keep`` kept; 0600."""
+    from .atomic import write_atomic
+
+    write_atomic(config.with_name(config.name + ".backup"), raw, mode=0o600)
+    if keep <= 0:
+        return
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    write_atomic(config.with_name(f"{config.name}.backup.{stamp}"), raw, mode=0o600)
+    prefix = f"{config.name}.backup."
+    stamped = sorted(p for p in config.parent.glob(prefix + "*") if BACKUP_STAMP.match(p.name[len(prefix):]))
+    for old in stamped[:-keep]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+def _validate(command: str, path: Path, options: SyncOptions, redactor: Redactor, report: SyncReport) -> None:
+    """Run the operator's check on the new file before it replaces the old one (Ansible's ``validate:``)."""
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise RinsyncError(f"--validate-cmd: {exc}", exitcodes.USAGE) from None
+    if not argv:
+        raise RinsyncError("--validate-cmd is empty", exitcodes.USAGE)
+    if any("%s" in arg for arg in argv):
+        argv = [arg.replace("%s", str(path)) for arg in argv]
+    else:
+        argv.append(str(path))
+    env = dict(os.environ, RINSYNC_NEW_CONFIG=str(path))
+    shown = redactor(command)
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=VALIDATE_TIMEOUT, env=env, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise RinsyncError(f"--validate-cmd: command not found: {redactor(argv[0])}; {_kept(options)}",
+                           exitcodes.VALIDATE_FAILED) from None
+    except subprocess.TimeoutExpired:
+        raise RinsyncError(f"--validate-cmd timed out after {VALIDATE_TIMEOUT}s ({shown}); {_kept(options)}",
+                           exitcodes.VALIDATE_FAILED) from None
+    except OSError as exc:
+        raise RinsyncError(f"--validate-cmd could not run ({exc.strerror}); {_kept(options)}",
+                           exitcodes.VALIDATE_FAILED) from None
+    if done.returncode != 0:
+        output = (done.stderr or done.stdout or b"").decode("utf-8", "replace").strip().splitlines()[-5:]
+        report.warnings += [f"validate: {redactor(line)}" for line in output]
+        raise RinsyncError(f"the new config failed --validate-cmd ({shown}: exit {done.returncode}); "
+                           f"{_kept(options)}", exitcodes.VALIDATE_FAILED)
+    log.info("validate: %s passed", shown)
