@@ -8,13 +8,9 @@ requests exception's text or from request headers: those can embed URLs with cre
 from __future__ import annotations
 
 import contextlib
-import email.utils
-import hashlib
-import ipaddress
 import json
 import logging
 import os
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +157,7 @@ def _cache_key(url: str) -> str:
 
 def may_send_key(url: str) -> bool:
     """The bearer token goes only over HTTPS, or plain HTTP to this machine (a local mirror or test)."""
+    import ipaddress
     parts = urlsplit(url)
     if parts.scheme == "https":
         return True
@@ -208,6 +205,7 @@ class CatalogCache:
         self.meta_path = self.directory / "catalog.meta.json"
 
     def load(self) -> tuple[bytes, dict] | None:
+        import hashlib
         try:
             meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
             payload = self.payload_path.read_bytes()
@@ -231,6 +229,8 @@ class CatalogCache:
         return headers
 
     def store(self, fetched: Fetched) -> None:
+        import hashlib
+
         from .atomic import write_atomic
 
         meta = {"url": _cache_key(fetched.request_url), "etag": fetched.etag, "last_modified": fetched.last_modified,
@@ -343,6 +343,8 @@ def _read_body(response, settings: FetchSettings, shown: str, redactor: Redactor
 
 def _retry_wait(response, settings: FetchSettings, attempt: int) -> float:
     """Retry-After (seconds or HTTP date) when the server sends one, else exponential backoff; capped."""
+    import email.utils
+    import random
     raw = response.headers.get("Retry-After")
     wait: float | None = None
     if raw:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 
-import harness
 import pytest
+
+import harness
 from harness import FAKE_OPENROUTER_KEY, FakeOpenRouter, LiteLLMProxy, OpenWebUI
 
 REFERER = "https://example.test"
