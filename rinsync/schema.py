@@ -36,9 +36,15 @@ def validate_rules(data: Any, source: SourceMap) -> list[Finding]:
     """Schema findings for one rules document, one per problem the user made."""
     if _rules_fast_check()(data):
         return []
+    return schema_findings(_rules_validator(), data, source)
+
+
+def schema_findings(validator, data: Any, source: SourceMap, *, code_prefix: str = "schema",
+                    document: str = "the rules file") -> list[Finding]:
+    """Located findings for every jsonschema error, oneOf/anyOf noise collapsed, one per place."""
     findings: dict[tuple, Finding] = {}
-    for error in _rules_validator().iter_errors(data):
-        finding = _to_finding(_collapse(error), source)
+    for error in validator.iter_errors(data):
+        finding = _to_finding(_collapse(error), source, code_prefix, document)
         findings.setdefault((finding.line, finding.col, finding.code), finding)
     return sorted(findings.values())
 
@@ -52,46 +58,48 @@ def _collapse(error):
     return error
 
 
-def _to_finding(error, source: SourceMap) -> Finding:
+def _to_finding(error, source: SourceMap, prefix: str, document: str) -> Finding:
     path = tuple(error.absolute_path)
-    where = _describe(path)
+    where = _describe(path, document)
     value = error.instance
     schema = error.schema
     hint = schema.get("description") if isinstance(schema, dict) else None
     kind = error.validator
     if "x-message" in schema and kind in ("oneOf", "anyOf"):
-        return source.finding(path, "schema-shape", schema["x-message"])
+        return source.finding(path, f"{prefix}-shape", schema["x-message"])
     if kind == "additionalProperties":
         allowed = sorted(schema.get("properties", {}))
         extra = sorted(k for k in value if k not in schema.get("properties", {}))
         key = extra[0] if extra else ""
         close = difflib.get_close_matches(key, allowed, n=1)
         tip = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
-        return source.finding(path + (key,), "schema-unknown-key", f"unknown key '{key}' in {where}",
+        return source.finding(path + (key,), f"{prefix}-unknown-key", f"unknown key '{key}' in {where}",
                               key=True, hint=tip)
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return source.finding(path, "schema-required", f"{where} is missing required key '{missing}'", key=True)
+        return source.finding(path, f"{prefix}-required", f"{where} is missing required key '{missing}'", key=True)
     if kind == "type":
         expected = schema.get("type")
         expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return source.finding(path, "schema-type",
+        return source.finding(path, f"{prefix}-type",
                               f"{where} must be {_article(expected)}, not {_json_type(value)}", hint=hint)
-    if kind in ("enum", "const"):
-        options = schema.get("enum") or [schema.get("const")]
-        shown = ", ".join(str(o) for o in options)
-        return source.finding(path, "schema-value", f"{where} must be one of: {shown} (got {value!r})")
+    if kind == "const":
+        return source.finding(path, f"{prefix}-value", f"{where} must be {schema['const']!r} (got {value!r})",
+                              hint=hint)
+    if kind == "enum":
+        shown = ", ".join(str(o) for o in schema["enum"])
+        return source.finding(path, f"{prefix}-value", f"{where} must be one of: {shown} (got {value!r})")
     if kind == "pattern":
-        return source.finding(path, "schema-pattern", f"{where} {value!r} does not match {schema['pattern']}",
+        return source.finding(path, f"{prefix}-pattern", f"{where} {value!r} does not match {schema['pattern']}",
                               hint=hint)
     if kind in ("minLength", "minItems"):
-        return source.finding(path, "schema-empty", f"{where} must not be empty", hint=hint)
-    return source.finding(path, "schema", f"{where}: {error.message}", hint=hint)
+        return source.finding(path, f"{prefix}-empty", f"{where} must not be empty", hint=hint)
+    return source.finding(path, prefix, f"{where}: {error.message}", hint=hint)
 
 
-def _describe(path: tuple) -> str:
+def _describe(path: tuple, document: str) -> str:
     if not path:
-        return "the rules file"
+        return document
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))

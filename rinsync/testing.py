@@ -19,6 +19,7 @@ from .diagnostics import Finding, RinsyncError, RulesError
 from .engine import Decision, Engine, compile_date
 from .resources import load_schema
 from .rules import Ruleset, check_rules, display_path
+from .schema import schema_findings
 from .yamlsource import SourceMap, load_yaml, read_text
 
 TEST_SCHEMA = "rules-test.v1.schema.json"
@@ -137,58 +138,6 @@ def _plain_dates(value: Any) -> Any:
     return value
 
 
-def _describe(path: tuple) -> str:
-    if not path:
-        return "the test file"
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return f"'{text}'"
-
-
-def _collapse(error):
-    from jsonschema.exceptions import best_match
-
-    while error.validator in ("oneOf", "anyOf") and error.context and "x-message" not in error.schema:
-        error = best_match(error.context)
-    return error
-
-
-def _schema_finding(error, source: SourceMap) -> Finding:
-    path = tuple(error.absolute_path)
-    where = _describe(path)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    kind = error.validator
-    if "x-message" in schema and kind in ("oneOf", "anyOf"):
-        return source.finding(path, "test-schema-shape", schema["x-message"])
-    if kind == "additionalProperties":
-        allowed = sorted(schema.get("properties", {}))
-        key = next((k for k in error.instance if k not in schema.get("properties", {})), "")
-        close = difflib.get_close_matches(key, allowed, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
-        return source.finding(path + (key,), "test-schema-unknown-key", f"unknown key '{key}' in {where}",
-                              key=True, hint=hint)
-    if kind == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return source.finding(path, "test-schema-required", f"{where} is missing required key '{missing}'")
-    if kind == "type":
-        return source.finding(path, "test-schema-type", f"{where} must be of type {schema.get('type')}, "
-                              f"not {_json_type(error.instance)}", hint=schema.get("description"))
-    if kind == "const":
-        return source.finding(path, "test-schema-value", f"{where} must be {schema['const']!r} "
-                              f"(got {error.instance!r})", hint=schema.get("description"))
-    if kind in ("minItems", "minLength"):
-        return source.finding(path, "test-schema-empty", f"{where} must not be empty")
-    return source.finding(path, "test-schema", f"{where}: {error.message}", hint=schema.get("description"))
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "list",
-            dict: "mapping"}.get(type(value), type(value).__name__)
-
-
 @dataclass
 class SuiteFile:
     path: Path
@@ -212,11 +161,8 @@ def load_test_file(path: Path) -> tuple[SuiteFile | None, list[Finding]]:
     if not isinstance(data, dict):
         return None, [source.finding((), "test-schema-type", "a test file must be a mapping starting with "
                                      "'version: 1'")]
-    found: dict[tuple, Finding] = {}
-    for error in _validator("test").iter_errors(data):
-        finding = _schema_finding(_collapse(error), source)
-        found.setdefault((finding.line, finding.col, finding.code), finding)
-    findings = sorted(found.values())
+    findings = schema_findings(_validator("test"), data, source, code_prefix="test-schema",
+                               document="the test file")
     if findings:
         return None, findings
     findings.extend(_semantic_findings(data, source))

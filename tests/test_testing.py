@@ -329,7 +329,7 @@ def test_malformed_test_file_gives_located_findings(run):
      "a.test.yaml:1:1: error test-schema-shape a test file needs 'records' (inline catalog records), 'catalog' "
      "(a catalog file), or both"),
     ("version: 1\nrecords: [{id: a/b}]\ntests: [{name: t, model: a/b, kept: 'yes'}]\n",
-     "a.test.yaml:3:37: error test-schema-type 'tests[0].kept' must be of type boolean, not string"),
+     "a.test.yaml:3:37: error test-schema-type 'tests[0].kept' must be a boolean, not a string"),
     ("version: 1\ntoday: 2026-13-01\nrecords: [{id: a/b}]\ntests: [{name: t, model: a/b, kept: true}]\n",
      "a.test.yaml:2:8: error yaml-value cannot read value '2026-13-01': month must be in 1..12"),
     ("version: 1\ntoday: '2026-02-30'\nrecords: [{id: a/b}]\ntests: [{name: t, model: a/b, kept: true}]\n",

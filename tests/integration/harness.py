@@ -125,11 +125,16 @@ def wait_http(
 def write_config(path: str | os.PathLike, model_list: list[dict[str, Any]], **top: Any) -> Path:
     """Write a LiteLLM proxy config with the given ``model_list``.
 
-    Written as JSON, which is valid YAML, so no YAML library is needed here.
-    Extra top-level sections (``litellm_settings=...``) go in ``top``.
+    Extra top-level sections (``litellm_settings=...``) go in ``top``.  Written with PyYAML (a
+    rinsync dependency, so present in the test process), NOT as JSON: JSON floats such as
+    ``8e-07`` have no ``.``, and YAML 1.1 loaders -- PyYAML, which LiteLLM and rinsync use --
+    read them as the *string* ``"8e-07"``.  PyYAML writes ``8.0e-07``.
     """
+    import yaml
+
     path = Path(path)
-    path.write_text(json.dumps({"model_list": model_list, **top}, indent=2) + "\n")
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    path.write_text(yaml.dump({"model_list": model_list, **top}, Dumper=dumper, sort_keys=False, width=4096))
     return path
 
 
@@ -769,10 +774,10 @@ def compile_standalone(output: str | os.PathLike, catalog: str | os.PathLike,
 
 
 def rinsync_verify(proxy_url: str, config: str | os.PathLike, key: str = MASTER_KEY) -> subprocess.CompletedProcess:
-    """``rinsync verify --proxy URL --config CONFIG`` with ``LITELLM_MASTER_KEY=key``; fails the
-    test if the key shows up in the output."""
+    """``rinsync verify --proxy URL --config CONFIG`` with ``LITELLM_MASTER_KEY=key`` (empty: no
+    key); fails the test if the key shows up in the output."""
     r = run_rinsync("verify", "--proxy", proxy_url, "--config", config, env={"LITELLM_MASTER_KEY": key})
-    assert key not in r.stdout + r.stderr, "rinsync verify printed the key"
+    assert not key or key not in r.stdout + r.stderr, "rinsync verify printed the key"
     return r
 
 
