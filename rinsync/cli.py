@@ -93,6 +93,13 @@ def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) 
 @click.option("--output", "-o", metavar="PATH|-",
               help="Write a standalone config with only the generated model_list instead of merging "
                    "('-' for standard output).")
+@click.option("--include-file", metavar="PATH",
+              help="Include mode: write the generated entries to PATH (relative to CONFIG's directory unless "
+                   "absolute) and only add PATH to CONFIG's include: list when missing; CONFIG's other bytes "
+                   "are never touched.")
+@click.option("--migrate", is_flag=True,
+              help="With --include-file: move generated entries left in CONFIG by an earlier sync into the "
+                   "include file (rewrites CONFIG's model_list block once, with a backup).")
 @click.option("--source-url", envvar="RINSYNC_SOURCE_URL", metavar="URL",
               help="Fetch the catalog from this URL instead (mirrors, tests). Env: RINSYNC_SOURCE_URL.")
 @click.option("--env-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -113,7 +120,8 @@ def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) 
 @click.option("--verbose", "-v", is_flag=True, help="Per-model lines and fetch progress.")
 @click.option("--debug", is_flag=True, help="Also HTTP details (the API key is never shown).")
 def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, output: str | None,
-                    source_url: str | None, env_file: Path | None, dry_run: bool, force: bool,
+                    include_file: str | None, migrate: bool, source_url: str | None, env_file: Path | None,
+                    dry_run: bool, force: bool,
                     max_remove_fraction: float, validate_cmd: str | None, backups: int, lock_timeout: float,
                     verbose: bool, debug: bool) -> int:
     """Sync the catalog into the LiteLLM config: fetch, compile, merge, back up, write atomically.
@@ -127,6 +135,12 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
 
     if catalog is not None and catalog != "cache" and not Path(catalog).is_file():
         raise click.BadParameter(f"'{catalog}' is not a file (or 'cache')", param_hint="'--catalog'")
+    if include_file is not None and output is not None:
+        raise click.UsageError("--include-file and --output exclude each other")
+    if include_file is not None and not include_file.strip():
+        raise click.BadParameter("must name a file", param_hint="'--include-file'")
+    if migrate and include_file is None:
+        raise click.UsageError("--migrate needs --include-file")
     if env_file is None and Path(".env").is_file():
         env_file = Path(".env")
     redactor = Redactor()
@@ -134,7 +148,7 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
     options = SyncOptions(config=config, output=output, catalog=catalog, source_url=source_url, env_file=env_file,
                           dry_run=dry_run, force=force, max_remove_fraction=max_remove_fraction,
                           validate_cmd=validate_cmd, backups=backups, lock_timeout=lock_timeout,
-                          verbose=verbose or debug)
+                          verbose=verbose or debug, include_file=include_file, migrate=migrate)
     report = SyncReport()
     try:
         run_sync(_load(rules), options, redactor, report)

@@ -130,6 +130,7 @@ class Plan:
     removed: list[str] = field(default_factory=list)
     changed: list[Change] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # generated names a hand-written entry already uses
+    skipped_in: dict[str, str] = field(default_factory=dict)  # skipped name -> the other file that uses it
     preserved: list[Change] = field(default_factory=list)  # entries whose hand edits were kept
     hand_written: int = 0
     generated_before: int = 0
@@ -148,10 +149,16 @@ class Plan:
         return len(shrink) / self.generated_before if self.generated_before else 0.0
 
 
-def plan_merge(existing: ExistingConfig, compiled: list[dict], base: dict[str, dict] | None) -> Plan:
-    """Merge freshly compiled entries into the existing model_list. ``base``: last generated state or None."""
+def plan_merge(existing: ExistingConfig, compiled: list[dict], base: dict[str, dict] | None,
+               reserved: dict[str, str] | None = None) -> Plan:
+    """Merge freshly compiled entries into the existing model_list. ``base``: last generated state or None.
+
+    ``reserved``: model names already used in *other* files LiteLLM reads (name -> file); like the
+    hand-written names of this file, they win and the generated entry is skipped.
+    """
     hand = existing.hand_written
     hand_names = {e.get("model_name") for e in hand if isinstance(e, dict)}
+    reserved = {n: f for n, f in (reserved or {}).items() if n not in hand_names}
     current: dict[str, dict] = {}
     duplicates: list[str] = []
     for entry in existing.generated:
@@ -172,8 +179,10 @@ def plan_merge(existing: ExistingConfig, compiled: list[dict], base: dict[str, d
     new_names: set[str] = set()
     for entry in compiled:
         name = entry["model_name"]
-        if name in hand_names:
+        if name in hand_names or name in reserved:
             plan.skipped.append(name)
+            if name in reserved:
+                plan.skipped_in[name] = reserved[name]
             continue
         new_names.add(name)
         old = current.get(name)

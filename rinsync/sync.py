@@ -46,6 +46,8 @@ class SyncOptions:
     lock_timeout: float = 60.0
     verbose: bool = False
     cache_dir: Path | None = None
+    include_file: str | None = None  # include mode: generated entries go here (relative to the config's dir)
+    migrate: bool = False  # include mode: move generated entries out of the config
 
 
 @dataclass
@@ -77,6 +79,11 @@ def cache_dir_for(options: SyncOptions) -> Path | None:
 def _kept(options: SyncOptions) -> str:
     if options.output is not None:
         return "nothing written" if options.output == "-" else f"kept {_shown(options.output)} unchanged"
+    if options.include_file is not None:
+        from .include import include_target
+
+        target = include_target(options.config, options.include_file)
+        return f"kept {_shown(options.config)} and {_shown(target)} unchanged"
     return f"kept {_shown(options.config)} unchanged"
 
 
@@ -143,7 +150,8 @@ def run_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
             _store_cache(source, redactor, report)
     else:
         # the cache is updated under the config's lock, after the config: never by a refused sync
-        _merge(result.entries, options, report, redactor, on_success=lambda: _store_cache(source, redactor, report))
+        merge = _merge_include if options.include_file is not None else _merge
+        merge(result.entries, options, report, redactor, on_success=lambda: _store_cache(source, redactor, report))
     report.lines = [redactor(line) for line in report.lines]
     report.warnings = [redactor(w) for w in report.warnings]
     return report
@@ -186,7 +194,7 @@ def _standalone(entries: list[dict], records: list[dict], options: SyncOptions, 
 
 def _merge(entries: list[dict], options: SyncOptions, report: SyncReport, redactor: Redactor,
            on_success=lambda: None) -> None:
-    from .atomic import PendingFile, remove_stale_tmp, write_atomic
+    from .atomic import remove_stale_tmp
     from .configfile import check_shrink, plan_merge, read_config, render
     from .lock import ConfigLock
     from .state import load_base, state_bytes, state_path
@@ -197,10 +205,12 @@ def _merge(entries: list[dict], options: SyncOptions, report: SyncReport, redact
         if not options.dry_run:
             remove_stale_tmp(config)
         existing = read_config(config)
+        scan = _scan_for_normal_mode(config, existing)
+        report.warnings += scan.warnings
         base = load_base(config, existing.raw)
         if base.note and existing.generated:
             log.info("merge base: %s", base.note)
-        plan = plan_merge(existing, entries, base.entries)
+        plan = plan_merge(existing, entries, base.entries, scan.names)
         report.warnings += plan.notes
         data = render(existing, plan.entries)
         report.lines += _plan_lines(plan, options.verbose or options.dry_run)
@@ -218,16 +228,166 @@ def _merge(entries: list[dict], options: SyncOptions, report: SyncReport, redact
             on_success()
             report.lines.append(f"{summary}; no changes, file left as it was")
             return
-        with PendingFile(config, data) as pending:
-            if options.validate_cmd:
-                _validate(options.validate_cmd, pending.path, options, redactor, report)
-            if existing.raw is not None:
-                _backup(config, existing.raw, options.backups)
-            write_atomic(state_path(config), state_bytes(config, entries, data, existing.raw), mode=0o600)
-            pending.commit()
+        _replace([_Replacement(config, data, existing.raw,
+                               state=lambda: state_bytes(config, entries, data, existing.raw), validate=True)],
+                 options, redactor, report)
         on_success()
         report.written = True
         report.lines.append(summary)
+
+
+@dataclass
+class _Replacement:
+    path: Path
+    data: bytes
+    old: bytes | None  # None: a new file (nothing to back up)
+    state: object = None  # callable -> the merge state to write just before this file, or None
+    validate: bool = False  # run --validate-cmd on the new content
+
+
+def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor, report: SyncReport) -> None:
+    """Replace each file in order: every new content is written to a temporary file and validated first,
+    so a failed check replaces nothing; then per file: backup, state, rename."""
+    from .atomic import PendingFile, write_atomic
+    from .state import state_path
+
+    with contextlib.ExitStack() as stack:
+        pending = [stack.enter_context(PendingFile(f.path, f.data)) for f in files]
+        if options.validate_cmd:
+            for item, new in zip(files, pending, strict=True):
+                if item.validate:
+                    _validate(options.validate_cmd, new.path, options, redactor, report)
+        for item, new in zip(files, pending, strict=True):
+            if item.old is not None:
+                _backup(item.path, item.old, options.backups)
+            if item.state is not None:
+                write_atomic(state_path(item.path), item.state(), mode=0o600)
+            new.commit()
+
+
+def _scan_for_normal_mode(config: Path, existing):
+    """Names used by files config.yaml includes win; an included rinsync file means include mode."""
+    from .include import scan_includes
+
+    scan = scan_includes(config, existing.document)
+    if scan.generated:
+        where, count = next(iter(scan.generated.items()))
+        raise RinsyncError(f"{_shown(config)} includes {where}, which holds {count} rinsync-generated entries: "
+                           f"sync it with --include-file (a sync into {_shown(config)} would serve those models "
+                           f"twice), or remove it from include:; nothing written", exitcodes.ERROR)
+    return scan
+
+
+def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport, redactor: Redactor,
+                   on_success=lambda: None) -> None:
+    """Include mode: the generated entries go to their own file; config.yaml only gains an ``include:`` line.
+
+    The include file gets everything the normal mode gives config.yaml (three-way merge, state, backups,
+    shrink guard, --validate-cmd). config.yaml is written only when it does not list the include file yet
+    (one line added as text) or with --migrate (its generated entries move to the include file). The include
+    file is replaced first: a run killed in between never leaves config.yaml naming a missing file.
+    """
+    from .atomic import remove_stale_tmp
+    from .configfile import ExistingConfig, check_shrink, new_document, plan_merge, read_config, render
+    from .include import HEADER, IncludeEditError, add_include, hint_line, include_target, same_file, scan_includes
+    from .lock import ConfigLock, lock_path
+    from .output import dump_yaml
+    from .state import load_base, state_bytes, state_path
+
+    config = Path(options.config)
+    target = include_target(config, options.include_file)
+    if same_file(target, Path(os.path.abspath(config))):
+        raise RinsyncError(f"--include-file names the config itself ({_shown(config)})", exitcodes.USAGE)
+    with contextlib.ExitStack() as locks:
+        if not options.dry_run:
+            locks.enter_context(ConfigLock(config, options.lock_timeout))
+            if lock_path(target) != lock_path(config):
+                locks.enter_context(ConfigLock(target, options.lock_timeout))
+            remove_stale_tmp(config)
+            remove_stale_tmp(target)
+        cfg = read_config(config)
+        scan = scan_includes(config, cfg.document, target)
+        report.warnings += scan.warnings
+        moving = cfg.generated
+        if moving and not options.migrate:
+            raise RinsyncError(
+                f"{_shown(config)} still holds {len(moving)} entries generated by a sync without --include-file; "
+                f"run once with --migrate to move them to {_shown(target)} (rewrites the model_list block of "
+                f"{_shown(config)} once, with a backup), or delete them; nothing written", exitcodes.ERROR)
+        inc = read_config(target)
+        reserved = dict(scan.names)
+        reserved.update({e["model_name"]: _shown(config) for e in cfg.hand_written
+                         if isinstance(e, dict) and isinstance(e.get("model_name"), str)})
+        if moving and not inc.generated:
+            # migration: config.yaml's generated entries (hand edits included) are the include file's current ones
+            current = ExistingConfig(target, inc.raw, inc.document, inc.model_list + moving)
+            base = load_base(config, cfg.raw)
+        else:
+            current = inc
+            base = load_base(target, inc.raw)
+            if moving:
+                report.warnings.append(f"{_shown(target)} already holds generated entries: the {len(moving)} "
+                                       f"generated entries of {_shown(config)} are dropped, not merged")
+        if base.note and current.generated:
+            log.info("merge base: %s", base.note)
+        plan = plan_merge(current, entries, base.entries, reserved)
+        report.warnings += plan.notes
+        if inc.raw:
+            data = render(inc, plan.entries)
+        else:
+            data = (HEADER + dump_yaml(new_document(inc, plan.entries))).encode("utf-8")
+        config_data = render(cfg, cfg.hand_written) if moving else cfg.raw
+        entry = options.include_file
+        if not scan.lists_target:
+            try:
+                config_data = add_include(config_data, entry)
+            except IncludeEditError as exc:
+                raise RinsyncError(f"{_shown(config)}: cannot add {entry} to its include: list safely ({exc}); "
+                                   f"add {hint_line(entry)} yourself, then sync again; nothing written",
+                                   exitcodes.ERROR) from None
+        report.lines += _plan_lines(plan, options.verbose or options.dry_run)
+        refusal = check_shrink(plan, options.max_remove_fraction, options.force)
+        summary = _summary(plan, target)
+        config_note = _config_note(config, cfg.raw is None, not scan.lists_target, len(moving), entry,
+                                   options.dry_run)
+        if refusal:
+            report.lines.append(summary)
+            raise RinsyncError(f"{refusal}; {_kept(options)}", exitcodes.SHRINK_REFUSED)
+        if options.dry_run:
+            report.lines.append(f"dry run: {summary}; {config_note} (nothing written)")
+            return
+        needs_target = inc.raw is None or (data != inc.raw and (plan.has_changes or current is not inc))
+        needs_config = config_data != cfg.raw
+        if not needs_target:
+            _write_state_if_changed(state_path(target), state_bytes(target, entries, inc.raw, None))
+        if not needs_target and not needs_config:
+            on_success()
+            report.lines.append(f"{summary}; no changes, files left as they were")
+            return
+        files = []
+        if needs_target:
+            files.append(_Replacement(target, data, inc.raw,
+                                      state=lambda: state_bytes(target, entries, data, inc.raw), validate=True))
+        if needs_config:
+            files.append(_Replacement(config, config_data, cfg.raw))
+        _replace(files, options, redactor, report)
+        on_success()
+        report.written = True
+        report.lines.append(summary if needs_target else f"{summary}; file left as it was")
+        report.lines.append(config_note)
+
+
+def _config_note(config: Path, created: bool, adds_include: bool, moved: int, entry: str, dry: bool) -> str:
+    shown = _shown(config)
+    would = "would " if dry else ""
+    if created:
+        return f"{would}{'create' if dry else 'created'} {shown} holding only 'include: [{entry}]'"
+    if moved:
+        return (f"{shown}: {would}{'move' if dry else 'moved'} {moved} generated entries out of its model_list "
+                f"block" + (f" and {'add' if dry else 'added'} {entry} to include:" if adds_include else ""))
+    if adds_include:
+        return f"{shown}: {would}{'add' if dry else 'added'} {entry} to include:, nothing else changed"
+    return f"{shown} already includes {entry}; {'would be ' if dry else ''}left as it was"
 
 
 def _write_state_if_changed(path: Path, data: bytes) -> None:
@@ -253,7 +413,8 @@ def _plan_lines(plan, detailed: bool) -> list[str]:
         lines += [f"  + {name}" for name in plan.added]
         lines += [f"  - {name}" for name in plan.removed]
         lines += [f"  ~ {c.name}: {', '.join(c.fields)}" for c in plan.changed]
-    lines += [f"  ! {name}: skipped, a hand-written entry already uses this model_name" for name in plan.skipped]
+    lines += [f"  ! {name}: skipped, a hand-written entry already uses this model_name"
+              + (f" in {plan.skipped_in[name]}" if name in plan.skipped_in else "") for name in plan.skipped]
     if detailed:
         for change in plan.preserved:
             what = []
