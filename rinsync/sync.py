@@ -195,7 +195,7 @@ def _standalone(entries: list[dict], records: list[dict], options: SyncOptions, 
 def _merge(entries: list[dict], options: SyncOptions, report: SyncReport, redactor: Redactor,
            on_success=lambda: None) -> None:
     from .atomic import remove_stale_tmp
-    from .configfile import check_shrink, plan_merge, read_config, render
+    from .configfile import plan_merge, read_config, render
     from .lock import ConfigLock
     from .state import load_base, state_bytes, state_path
 
@@ -213,14 +213,8 @@ def _merge(entries: list[dict], options: SyncOptions, report: SyncReport, redact
         plan = plan_merge(existing, entries, base.entries, scan.names)
         report.warnings += plan.notes
         data = render(existing, plan.entries)
-        report.lines += _plan_lines(plan, options.verbose or options.dry_run)
-        refusal = check_shrink(plan, options.max_remove_fraction, options.force)
         summary = _summary(plan, config)
-        if refusal:
-            report.lines.append(summary)
-            raise RinsyncError(f"{refusal}; {_kept(options)}", exitcodes.SHRINK_REFUSED)
-        if options.dry_run:
-            report.lines.append(f"dry run: {summary} (nothing written)")
+        if _report_and_gate(report, plan, options, summary):
             return
         needs_config = existing.raw is None or (plan.has_changes and data != existing.raw)
         if not needs_config:
@@ -288,7 +282,7 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
     file is replaced first: a run killed in between never leaves config.yaml naming a missing file.
     """
     from .atomic import remove_stale_tmp
-    from .configfile import ExistingConfig, check_shrink, new_document, plan_merge, read_config, render
+    from .configfile import ExistingConfig, new_document, plan_merge, read_config, render
     from .include import HEADER, IncludeEditError, add_include, hint_line, include_target, same_file, scan_includes
     from .lock import ConfigLock, lock_path
     from .output import dump_yaml
@@ -345,16 +339,10 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
                 raise RinsyncError(f"{_shown(config)}: cannot add {entry} to its include: list safely ({exc}); "
                                    f"add {hint_line(entry)} yourself, then sync again; nothing written",
                                    exitcodes.ERROR) from None
-        report.lines += _plan_lines(plan, options.verbose or options.dry_run)
-        refusal = check_shrink(plan, options.max_remove_fraction, options.force)
-        summary = _summary(plan, target)
         config_note = _config_note(config, cfg.raw is None, not scan.lists_target, len(moving), entry,
                                    options.dry_run)
-        if refusal:
-            report.lines.append(summary)
-            raise RinsyncError(f"{refusal}; {_kept(options)}", exitcodes.SHRINK_REFUSED)
-        if options.dry_run:
-            report.lines.append(f"dry run: {summary}; {config_note} (nothing written)")
+        summary = _summary(plan, target)
+        if _report_and_gate(report, plan, options, summary, f"; {config_note}"):
             return
         needs_target = inc.raw is None or (data != inc.raw and (plan.has_changes or current is not inc))
         needs_config = config_data != cfg.raw
@@ -397,6 +385,21 @@ def _write_state_if_changed(path: Path, data: bytes) -> None:
         if path.read_bytes() == data:
             return
     write_atomic(path, data, mode=0o600)
+
+
+def _report_and_gate(report: SyncReport, plan, options: SyncOptions, summary: str, dry_note: str = "") -> bool:
+    """Report the plan; refuse on the shrink guard (exit 3); True when this is a dry run and must stop."""
+    from .configfile import check_shrink
+
+    report.lines += _plan_lines(plan, options.verbose or options.dry_run)
+    refusal = check_shrink(plan, options.max_remove_fraction, options.force)
+    if refusal:
+        report.lines.append(summary)
+        raise RinsyncError(f"{refusal}; {_kept(options)}", exitcodes.SHRINK_REFUSED)
+    if options.dry_run:
+        report.lines.append(f"dry run: {summary}{dry_note} (nothing written)")
+        return True
+    return False
 
 
 def _summary(plan, config: Path) -> str:

@@ -42,3 +42,27 @@ def catalogs() -> list[Path]:
     if not CATALOGS:
         pytest.fail(f"no shared catalogs under {SHARED}/catalogs (set RINSYNC_SHARED_DIR)")
     return CATALOGS
+
+
+SYNC_ENV_VARS = ("OPENROUTER_API_KEY", "RINSYNC_SOURCE_URL", "RINSYNC_CACHE_DIR", "RINSYNC_VALIDATE_CMD",
+                 "RINSYNC_MAX_REMOVE_FRACTION")
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    """A clean environment for syncs: no key or URL from the outside, fast retries, cwd in tmp_path."""
+    for name in SYNC_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RINSYNC_RETRY_BACKOFF", "0.01")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def server():
+    """A local catalog server on 127.0.0.1 (see helpers_sync.CatalogServer)."""
+    from helpers_sync import CatalogServer
+
+    with CatalogServer() as srv:
+        yield srv

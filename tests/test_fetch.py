@@ -9,7 +9,6 @@ import pytest
 import requests
 from helpers_sync import (
     CATALOG_NEW,
-    CatalogServer,
     Reply,
     closed_port_url,
     load,
@@ -33,21 +32,6 @@ CATALOG = CATALOG_NEW.read_bytes()
 VALID = json.loads(CATALOG)
 
 
-@pytest.fixture
-def env(monkeypatch, tmp_path):
-    monkeypatch.delenv("OPENROUTER_API_KEY", raising=False)
-    monkeypatch.delenv("RINSYNC_SOURCE_URL", raising=False)
-    monkeypatch.delenv("RINSYNC_CACHE_DIR", raising=False)
-    monkeypatch.setenv("RINSYNC_RETRY_BACKOFF", "0.01")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
-def server():
-    with CatalogServer() as srv:
-        yield srv
 
 
 @pytest.fixture

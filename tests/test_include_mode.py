@@ -42,16 +42,6 @@ router_settings: {routing_strategy: simple-shuffle}
 # last line: a comment without a newline"""
 
 
-@pytest.fixture
-def env(monkeypatch, tmp_path):
-    for name in ("OPENROUTER_API_KEY", "RINSYNC_SOURCE_URL", "RINSYNC_CACHE_DIR", "RINSYNC_VALIDATE_CMD",
-                 "RINSYNC_MAX_REMOVE_FRACTION"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("RINSYNC_RETRY_BACKOFF", "0.01")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
 
 @pytest.fixture
 def site(env):

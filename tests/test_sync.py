@@ -8,13 +8,11 @@ import stat
 import sys
 from pathlib import Path
 
-import pytest
 from helpers_sync import (
     CATALOG_DIR,
     CATALOG_NEW,
     CATALOG_OLD,
     EXAMPLE_CONFIG,
-    CatalogServer,
     dump,
     entry,
     load,
@@ -30,21 +28,6 @@ from rinsync.state import state_path
 CATALOGS = sorted(CATALOG_DIR.glob("openrouter-models-*.json"))
 
 
-@pytest.fixture
-def env(monkeypatch, tmp_path):
-    for name in ("OPENROUTER_API_KEY", "RINSYNC_SOURCE_URL", "RINSYNC_CACHE_DIR", "RINSYNC_VALIDATE_CMD",
-                 "RINSYNC_MAX_REMOVE_FRACTION"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("RINSYNC_RETRY_BACKOFF", "0.01")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
-@pytest.fixture
-def server():
-    with CatalogServer() as srv:
-        yield srv
 
 
 def hand_part(config: Path) -> tuple[dict, list]:
