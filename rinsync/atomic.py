@@ -91,7 +91,12 @@ class PendingFile:
 
 
 def _io_error(path: Path, exc: OSError) -> RinsyncError:
-    return RinsyncError(f"cannot write {path}: {exc.strerror or exc}; the previous file is unchanged",
+    import errno
+
+    fixes = {errno.ENOSPC: "free some disk space and run again", errno.EDQUOT: "free some quota and run again",
+             errno.EACCES: "check the directory's permissions", errno.EROFS: "the file system is read-only"}
+    fix = fixes.get(exc.errno or 0, "check the path and run again")
+    return RinsyncError(f"cannot write {path}: {exc.strerror or exc}; the previous file is unchanged ({fix})",
                         exitcodes.IO_ERROR)
 
 

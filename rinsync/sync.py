@@ -12,8 +12,6 @@ import datetime as dt
 import logging
 import os
 import re
-import shlex
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -450,6 +448,9 @@ def _backup(config: Path, raw: bytes, keep: int) -> None:
 
 def _validate(command: str, path: Path, options: SyncOptions, redactor: Redactor, report: SyncReport) -> None:
     """Run the operator's check on the new file before it replaces the old one (Ansible's ``validate:``)."""
+    import shlex
+    import subprocess
+
     try:
         argv = shlex.split(command)
     except ValueError as exc:
