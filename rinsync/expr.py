@@ -264,7 +264,7 @@ def _usage(name: str) -> str:
 def _closest(name: str) -> str | None:
     import difflib
 
-    matches = difflib.get_close_matches(name, sorted(FUNCTION_NAMES), n=1)
+    matches = difflib.get_close_matches(name, sorted(FUNCTION_NAMES), n=1, cutoff=0.75)
     return matches[0] if matches else None
 
 

@@ -72,6 +72,7 @@ class Ruleset:
     capabilities: dict[str, Capability] = field(default_factory=dict)
     overrides: list[Override] = field(default_factory=list)
     collisions: str = "error"
+    warnings: list[Finding] = field(default_factory=list)
 
 
 def display_path(path: Path) -> str:
@@ -138,6 +139,17 @@ class _FileChecker:
             self.findings.append(Finding(self.source.file, line, col, exc.code, exc.message, hint=exc.hint))
             return None
 
+    def literal_secrets(self, path: tuple, params: dict) -> None:
+        """Warn about API keys written into rules: they belong in the environment."""
+        for key, value in params.items():
+            if ("key" in key.lower() or "token" in key.lower() or "secret" in key.lower()) and \
+                    isinstance(value, str) and value and not value.startswith("os.environ/"):
+                line, col = self.source.where(path + (key,))
+                self.findings.append(Finding(self.source.file, line, col, "literal-secret",
+                                             f"'{key}' holds a literal value; it would be copied into every "
+                                             "generated entry and every backup", "warning",
+                                             "write os.environ/NAME and set NAME in the proxy's environment"))
+
     def add(self, data: dict) -> None:
         rs = self.ruleset
         if "source" in data:
@@ -152,6 +164,7 @@ class _FileChecker:
             patch = (data.get("defaults") or {}).get(part)
             if patch:
                 rs.defaults[part] = merge_patch(rs.defaults[part], patch)
+        self.literal_secrets(("defaults", "litellm_params"), (data.get("defaults") or {}).get("litellm_params") or {})
         for key, text in (data.get("capabilities") or {}).items():
             path = ("capabilities", key)
             if self.expression(path, text):
@@ -189,6 +202,7 @@ class _FileChecker:
 
     def _override(self, index: int, raw: dict) -> None:
         path = ("overrides", index)
+        self.literal_secrets(path + ("litellm_params",), raw.get("litellm_params") or {})
         override_id = raw.get("id") or f"override-{len(self.ruleset.overrides) + 1}"
         if "id" in raw:
             self._unique_id(path + ("id",), raw["id"])
@@ -256,4 +270,5 @@ def load_rules(paths: list[Path]) -> Ruleset:
     ruleset, findings = check_rules(paths)
     if any(f.severity == "error" for f in findings):
         raise RulesError(findings)
+    ruleset.warnings = findings
     return ruleset

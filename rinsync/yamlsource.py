@@ -44,33 +44,29 @@ class SourceMap:
         node = self.values.get(tuple(path))
         if not isinstance(node, yaml.ScalarNode):
             return self.where(path)
+        lines = getattr(node, "_rinsync_lines", None)
+        if lines:
+            return _multiline_position(lines, offset)
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
-        if node.style in ("|", ">"):
-            return _block_position(node, offset)
         if node.style in ("'", '"'):
             col += 1
-        text = node.value[:offset]
-        if "\n" in text and node.style is None:  # folded plain scalar
-            lines = text.split("\n")
-            return line + len(lines) - 1, len(lines[-1]) + 1
         return line, col + offset
 
 
-def _block_position(node: yaml.ScalarNode, offset: int) -> tuple[int, int]:
-    """Map an offset inside a literal or folded block scalar to the file position.
+def _multiline_position(lines: list[tuple[int, int, str]], offset: int) -> tuple[int, int]:
+    """Map an offset inside a scalar that spans several lines to the file position.
 
-    Both styles join their content lines with one character ('\\n' or ' '), so walking the raw
-    lines, each counted with one separator, finds the line and column.
+    Block scalars ('|', '>') and multi-line plain scalars join their content lines with one
+    character ('\\n' or ' '), so walking the raw lines, each counted with one separator, finds
+    the line and the column.
     """
-    first_line = node.start_mark.line + 2  # content starts on the line after the indicator
-    lines = getattr(node, "_rinsync_lines", None) or [node.value]
     consumed = 0
-    for number, (indent, text) in enumerate(lines):
+    for line, col0, text in lines:
         if offset <= consumed + len(text):
-            return first_line + number, indent + offset - consumed + 1
+            return line, col0 + offset - consumed + 1
         consumed += len(text) + 1
-    indent, _ = lines[-1]
-    return first_line + len(lines) - 1, indent + 1
+    line, col0, _ = lines[-1]
+    return line, col0 + 1
 
 
 class _Composer:
@@ -90,6 +86,8 @@ class _Composer:
             return [self.build(child, path + (i,)) for i, child in enumerate(node.value)]
         if node.style in ("|", ">"):
             node._rinsync_lines = self._block_lines(node)  # type: ignore[attr-defined]
+        elif not node.style and node.end_mark.line > node.start_mark.line:  # plain ("" from libyaml)
+            node._rinsync_lines = self._plain_lines(node)  # type: ignore[attr-defined]
         try:
             return self.constructor.construct_object(node, deep=True)
         except (ValueError, yaml.YAMLError) as exc:  # e.g. an impossible date such as 2026-13-01
@@ -127,12 +125,27 @@ class _Composer:
             result[key] = self.build(value_node, path + (key,))
         return result
 
-    def _block_lines(self, node: yaml.ScalarNode) -> list[tuple[int, str]]:
-        """(indentation, text) of each content line of a block scalar."""
-        raw = self.lines[node.start_mark.line + 1: node.end_mark.line + 1]
+    def _block_lines(self, node: yaml.ScalarNode) -> list[tuple[int, int, str]]:
+        """(line, indentation, text) of each content line of a block scalar."""
+        first = node.start_mark.line + 1  # 0-based index of the first content line
+        raw = self.lines[first: node.end_mark.line + 1]
         indents = [len(line) - len(line.lstrip(" ")) for line in raw if line.strip()]
         indent = min(indents) if indents else 0
-        return [(indent, line[indent:]) for line in raw]
+        return [(first + 1 + number, indent, line[indent:]) for number, line in enumerate(raw)]
+
+    def _plain_lines(self, node: yaml.ScalarNode) -> list[tuple[int, int, str]]:
+        """(line, column, text) of each line of a plain scalar folded over several lines."""
+        start, end = node.start_mark, node.end_mark
+        result = []
+        for index in range(start.line, end.line + 1):
+            raw = self.lines[index] if index < len(self.lines) else ""
+            if index == end.line:
+                raw = raw[: end.column]
+            col0 = start.column if index == start.line else len(raw) - len(raw.lstrip())
+            text = raw[col0:].rstrip()
+            if text:
+                result.append((index + 1, col0, text))
+        return result
 
 
 @dataclass

@@ -91,3 +91,14 @@ def test_unknown_key_suggests_the_close_one(tmp_path):
     path.write_text("version: 1\ncapabilities: {}\noverides: []\n")
     _, findings = check_rules([path])
     assert findings[0].hint == "did you mean 'overrides'?"
+
+
+def test_literal_api_key_in_rules_is_a_warning_that_never_shows_the_value(tmp_path, run_cli):
+    path = tmp_path / "r.yaml"
+    path.write_text("version: 1\ndefaults:\n  litellm_params:\n    api_key: sk-or-v1-SECRETVALUE\n"
+                    "overrides:\n  - when: \"`true`\"\n    litellm_params: {api_key: os.environ/OK_KEY}\n")
+    ruleset, findings = check_rules([path])
+    assert [(f.line, f.col, f.severity, f.code) for f in findings] == [(4, 14, "warning", "literal-secret")]
+    assert "SECRETVALUE" not in findings[0].text()
+    result = run_cli("lint", str(tmp_path))
+    assert result.code == 0 and "literal-secret" in result.out and "SECRETVALUE" not in result.out + result.err
