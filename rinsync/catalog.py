@@ -27,6 +27,11 @@ class Catalog:
 _validators: dict[str, Any] = {}
 
 
+def record_validator():
+    """jsonschema's validator for one catalog record (for its error messages)."""
+    return _validator("record")
+
+
 def _validator(part: str):
     """jsonschema validator for the document ("top") or for one record ("record")."""
     if part not in _validators:

@@ -8,7 +8,9 @@ from pathlib import Path
 import click
 
 from . import __version__, exitcodes
-from .diagnostics import RinsyncError
+
+# Only click at the top: `rinsync --help` start-up time is benchmarked (benchmarks/bench_compile.py);
+# everything else, RinsyncError included, is imported where it is used.
 
 FORMATS = ("text", "json", "github")
 
@@ -30,7 +32,10 @@ def _rules_paths(paths: tuple[Path, ...]) -> list[Path]:
 def _load(rules: tuple[Path, ...]):
     from .rules import load_rules
 
-    return load_rules(_rules_paths(rules))
+    ruleset = load_rules(_rules_paths(rules))
+    for finding in ruleset.warnings:
+        click.echo(finding.text(), err=True)
+    return ruleset
 
 
 def _warn(lines: list[str]) -> None:
@@ -130,6 +135,7 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
     Exit 0 ok, 1 error, 2 usage, 3 shrink guard refused, 4 --validate-cmd failed, 74 write failed,
     75 catalog unavailable (fetch failed): the existing config is kept byte for byte.
     """
+    from .diagnostics import RinsyncError
     from .fetch import Redactor
     from .sync import SyncOptions, SyncReport, run_sync
 
@@ -144,7 +150,7 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
     if env_file is None and Path(".env").is_file():
         env_file = Path(".env")
     redactor = Redactor()
-    handler = _log_to_stderr(redactor, debug, verbose)
+    logging_state = _log_to_stderr(redactor, debug, verbose)
     options = SyncOptions(config=config, output=output, catalog=catalog, source_url=source_url, env_file=env_file,
                           dry_run=dry_run, force=force, max_remove_fraction=max_remove_fraction,
                           validate_cmd=validate_cmd, backups=backups, lock_timeout=lock_timeout,
@@ -160,7 +166,7 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
             return exitcodes.TEMPFAIL
         raise
     finally:
-        _stop_logging(handler)
+        _stop_logging(logging_state)
     if report.text is not None:
         click.echo(report.text, nl=False)
     _flush_report(report, redactor, dry_run)
@@ -208,6 +214,7 @@ def _stop_logging(state) -> None:
 @rules_option
 def explain(model_id: str, catalog: Path | None, rules: tuple[Path, ...]) -> int:
     """Show which rules matched MODEL_ID, whether it is kept, and its entry."""
+    from .diagnostics import RinsyncError
     from .engine import Engine, compile_date
     from .explain import render_explanation
 
@@ -258,6 +265,7 @@ def test_command(paths: tuple[Path, ...], select: tuple[str, ...], fail_only: bo
 
     Exit 0 when every test passes, 1 on any failure (or a test file that cannot run), 2 on usage errors.
     """
+    from .diagnostics import RinsyncError
     from .testing import default_test_paths, render, run_tests
 
     test_paths = list(paths) or [p for rules_dir in default_rules_paths() for p in default_test_paths(rules_dir)]
@@ -334,6 +342,7 @@ def verify(proxy_url: str, config: Path, key_env: str, timeout: float) -> int:
     """
     import os
 
+    from .diagnostics import RinsyncError
     from .rules import display_path
     from .verify import verify as run_verify
 
@@ -367,14 +376,16 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("rinsync: interrupted", err=True)
         sys.exit(130)
-    except RinsyncError as exc:
-        if exc.findings:
-            from .diagnostics import format_findings
+    except BrokenPipeError:
+        sys.exit(exitcodes.OK)
+    except Exception as exc:
+        from .diagnostics import RinsyncError, format_findings
 
+        if not isinstance(exc, RinsyncError):
+            raise
+        if exc.findings:
             click.echo(format_findings(exc.findings, "text"), err=True)
         else:
             click.echo(f"rinsync: error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
-    except BrokenPipeError:
-        sys.exit(exitcodes.OK)
     sys.exit(result if isinstance(result, int) else exitcodes.OK)

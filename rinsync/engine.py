@@ -93,6 +93,11 @@ class Engine:
                                       f"{what} failed on model '{record.get('id')}': {message}",
                                       hint="guard missing fields, e.g. `supported_parameters || `[]``")]) from None
 
+    def exception_fires(self, rule: Rule, index: int, record: dict) -> bool:
+        """Whether exception ``index`` of ``rule`` is true for ``record`` (decide() stops at the first)."""
+        parsed = self.evaluator.compile(rule.excepts[index])
+        return truthy(self._search(parsed, record, rule.except_origins[index], f"exception of rule '{rule.id}'"))
+
     def decide(self, record: dict) -> Decision:
         decision = Decision(record, kept=self.ruleset.default_action == "include")
         for rule, parsed, excepts in self._rules:

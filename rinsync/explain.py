@@ -8,12 +8,11 @@ from .output import dump_yaml
 
 def render_explanation(engine: Engine, decision: Decision) -> str:
     lines = [f"model: {decision.model_id}"]
+    by = decision.decided_by
     if decision.kept:
-        by = decision.decided_by
         how = f"included by rule '{by.id}' ({by.origin})" if by else "kept (no rule excluded it)"
         lines.append(f"verdict: KEPT - {how}")
     else:
-        by = decision.decided_by
         where = f" ({by.origin})" if by else ""
         lines.append(f"verdict: DROPPED - {decision.dropped_reason}{where}")
     lines.append("rules matched:" if decision.matches else "rules matched: none")

@@ -34,6 +34,12 @@ def parse_price(value: Any) -> float | None:
     return float(number)
 
 
+def per_million(value: Any) -> float | None:
+    """USD per million tokens from an OpenRouter price string; None when unknown."""
+    price = parse_price(value)
+    return None if price is None else float(Decimal(str(price)) * 1_000_000)
+
+
 def split_id(model_id: str) -> tuple[str, str, str]:
     """``provider/model:variant`` → (provider, model with variant, variant)."""
     provider, _, model = model_id.partition("/")
@@ -72,8 +78,7 @@ class RinsyncFunctions(jp_functions.Functions):
     @jp_functions.signature({"types": ["string", "number", "null"]})
     def _func_per_million(self, value):
         """USD per million tokens from a price string; null when unknown."""
-        price = parse_price(value)
-        return None if price is None else float(Decimal(str(price)) * 1_000_000)
+        return per_million(value)
 
     @jp_functions.signature({"types": ["string", "null"]})
     def _func_variant(self, model_id):

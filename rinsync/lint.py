@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .diagnostics import Finding, RulesError
 from .rules import Origin, Ruleset, check_rules
+
+if TYPE_CHECKING:
+    pass
 
 
 def _at(origin: Origin, code: str, message: str, hint: str | None = None) -> Finding:
@@ -24,7 +28,6 @@ def lint(paths: list[Path], catalog_records: list[dict] | None = None, today=Non
 def catalog_findings(ruleset: Ruleset, records: list[dict], today) -> list[Finding]:
     """Warnings: rules or overrides that match nothing, exceptions that never fire, name collisions."""
     from .engine import Engine
-    from .expr import truthy
 
     engine = Engine(ruleset, today)
     rule_hits: dict[str, int] = defaultdict(int)
@@ -36,11 +39,8 @@ def catalog_findings(ruleset: Ruleset, records: list[dict], today) -> list[Findi
             decision = engine.decide(record)
             for match in decision.matches:
                 rule_hits[match.rule.id] += 1
-                if match.rule.action != "exclude":
-                    continue
-                for index, text in enumerate(match.rule.excepts):
-                    parsed = engine.evaluator.compile(text)
-                    if truthy(engine.evaluator.search(parsed, record)):
+                for index in range(len(match.rule.excepts)):
+                    if engine.exception_fires(match.rule, index, record):
                         except_hits[(match.rule.id, index)] += 1
             for override in decision.overrides:
                 override_hits[override.id] += 1

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from .diagnostics import Finding
-from .expr import Evaluator, check, parse_price, truthy
+from .expr import Evaluator, check, per_million, truthy
+from .expr import _to_date as _date  # the date of a 'YYYY-MM-DD...' string, as expired() reads it
 
 # --sort names -> row key; aliases use the catalog's own words (pricing.prompt / completion).
 SORT_FIELDS = {
@@ -61,20 +61,6 @@ def _params(record: dict) -> list:
 
 def _modalities(record: dict, side: str) -> list:
     return (record.get("architecture") or {}).get(f"{side}_modalities") or []
-
-
-def _date(value: Any) -> dt.date | None:
-    """The date of a 'YYYY-MM-DD...' string, as the expired() function reads it."""
-    try:
-        return dt.date.fromisoformat(value[:10]) if isinstance(value, str) and value else None
-    except ValueError:
-        return None
-
-
-def per_million(value: Any) -> float | None:
-    """USD per million tokens from a price string (None when missing or dynamic), like per_million()."""
-    price = parse_price(value)
-    return None if price is None else float(Decimal(str(price)) * 1_000_000)
 
 
 def parse_sort(spec: str) -> tuple[str, bool]:

@@ -122,7 +122,7 @@ def load_model_list(path: Path) -> list[dict]:
     data = _load_yaml(path)
     entries = _model_list(data, path)
     includes = data.get("include") or []
-    if isinstance(includes, str):
+    if not isinstance(includes, list):
         includes = [includes]
     for inc in includes:
         inc_path = path.parent / str(inc)
@@ -134,11 +134,11 @@ def _load_yaml(path: Path) -> dict:
     import yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()  # bytes: YAML decodes them, and bad UTF-8 is a YAMLError
     except OSError as exc:
         raise RinsyncError(f"cannot read config {path}: {exc.strerror or exc}", exitcodes.ERROR) from None
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # safe loaders only
+        data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # safe loaders only
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
@@ -281,22 +281,22 @@ def _json_list(resp, url: str, path: str) -> list:
 # --------------------------------------------------------------------------
 
 
-def _is_generated(entry: dict) -> bool:
-    from .engine import is_generated
-
-    return is_generated(entry)
+def _part(item: dict, key: str) -> dict:
+    """``item[key]`` when it is a mapping, else ``{}`` (hand-edited configs, odd proxy answers)."""
+    value = item.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def _pick_deployment(entry: dict, deployments: list[dict]) -> dict | None:
     if not deployments:
         return None
     source_id = entry["model_info"].get("openrouter_id")
-    model = (entry.get("litellm_params") or {}).get("model")
+    model = _part(entry, "litellm_params").get("model")
     for d in deployments:
-        if (d.get("model_info") or {}).get("openrouter_id") == source_id and source_id is not None:
+        if _part(d, "model_info").get("openrouter_id") == source_id and source_id is not None:
             return d
     for d in deployments:
-        if (d.get("litellm_params") or {}).get("model") == model and model is not None:
+        if _part(d, "litellm_params").get("model") == model and model is not None:
             return d
     return deployments[0]
 
@@ -304,6 +304,8 @@ def _pick_deployment(entry: dict, deployments: list[dict]) -> dict | None:
 def compare(config_entries: list[dict], served: list[str], info: list[dict]) -> tuple[list[Difference], int]:
     """Differences between config entries and what the proxy serves; also how many generated
     entries had their model info compared."""
+    from .engine import is_generated
+
     config_names = list(dict.fromkeys(e["model_name"] for e in config_entries))
     config_set, served_set = set(config_names), set(served)
     diffs = [Difference("missing", n) for n in config_names if n not in served_set]
@@ -315,19 +317,19 @@ def compare(config_entries: list[dict], served: list[str], info: list[dict]) -> 
     checked = 0
     for entry in config_entries:
         name = entry["model_name"]
-        if not _is_generated(entry) or name not in served_set:
+        if not is_generated(entry) or name not in served_set:
             continue
         checked += 1
         deployment = _pick_deployment(entry, by_name.get(name, []))
         if deployment is None:
             diffs.append(Difference("drift", name))
             continue
-        proxy_info = deployment.get("model_info") or {}
+        proxy_info = _part(deployment, "model_info")
         for key, value in entry["model_info"].items():
             if compared_key(key) and not same_value(value, proxy_info.get(key)):
                 diffs.append(Difference("drift", name, key, value, proxy_info.get(key)))
-        cfg_model = (entry.get("litellm_params") or {}).get("model")
-        proxy_model = (deployment.get("litellm_params") or {}).get("model")
+        cfg_model = _part(entry, "litellm_params").get("model")
+        proxy_model = _part(deployment, "litellm_params").get("model")
         if cfg_model is not None and cfg_model != proxy_model:
             diffs.append(Difference("drift", name, "litellm_params.model", cfg_model, proxy_model))
     return diffs, checked

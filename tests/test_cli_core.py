@@ -75,6 +75,31 @@ def test_lint_with_catalog_warns_about_dead_rules_and_collisions(run_cli, tmp_pa
     assert run_cli("lint", "--fail-on", "warning", "--catalog", str(SAMPLE_CATALOG), str(tmp_path)).code == 1
 
 
+def test_lint_with_catalog_reports_a_failing_exception_that_compile_did_not_reach(run_cli, tmp_path):
+    """decide() stops at the first exception that fires; lint evaluates the others and must report,
+    not raise, a runtime error in one of them."""
+    (tmp_path / "r.yaml").write_text(
+        "version: 1\n"
+        "rules:\n"
+        "  - id: drop-all\n"
+        "    exclude: '`true`'\n"
+        "    except:\n"
+        "      - '`true`'\n"
+        "      - lower(context_length) == 'x'\n")
+    result = run_cli("lint", "--catalog", str(SAMPLE_CATALOG), str(tmp_path))
+    assert result.code == 1
+    assert result.out.splitlines()[0].startswith(
+        f"{tmp_path / 'r.yaml'}:7:9: error jmespath-runtime exception of rule 'drop-all' failed on model ")
+
+
+def test_cli_module_imports_only_click(tmp_path):
+    """`rinsync --help` start-up time is benchmarked: importing rinsync.cli loads nothing heavy."""
+    code = ("import sys, rinsync.cli; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rinsync', 'yaml', 'jmespath', 'requests')))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    assert run.stdout.strip() == "['rinsync', 'rinsync.cli', 'rinsync.exitcodes']"
+
+
 def test_explain_dropped_model(run_cli, monkeypatch):
     monkeypatch.chdir(REPO)
     result = run_cli("explain", "openai/gpt-4o:extended", "--catalog", str(SAMPLE_CATALOG))

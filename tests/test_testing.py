@@ -176,6 +176,20 @@ def test_runtime_error_in_a_rule_names_the_model(run, tmp_path):
     assert summary(out) == (0, 1)
 
 
+def test_coverage_survives_an_exception_that_fails_where_compile_did_not_reach_it(run, tmp_path):
+    """decide() stops at the first exception that fires; coverage evaluates the others, and one
+    failing at runtime is not exercised, not a traceback."""
+    write(tmp_path / "rules" / "10.yaml", "version: 1\nrules:\n  - id: r\n    exclude: '`true`'\n    except:\n"
+          "      - \"id == 'a/b'\"\n      - context_length < name\n")
+    write(tmp_path / "rules" / "tests" / "a.test.yaml",
+          "version: 1\nrecords: [{id: a/b, name: B, context_length: 1}]\n"
+          "tests:\n  - {name: t, model: a/b, kept: true}\n")
+    code, out, _ = run(["test"], cwd=tmp_path)
+    assert code == 0, out
+    assert "rules/10.yaml:7:9: coverage: rule 'r' except[1] is exercised by no test" in out
+    assert summary(out) == (1, 0)
+
+
 # --- expectations that fail -----------------------------------------------------------------------
 
 

@@ -294,6 +294,18 @@ def test_config_errors(tmp_path, verify, serve):
     assert r.code == 2  # a directory: usage error from click
 
 
+def test_undecodable_config_and_odd_include_are_one_line_errors(tmp_path, verify, serve):
+    url = serve()
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"model_list: [\xff\xfe]\n")
+    r = verify(url, str(binary))
+    assert r.code == 1 and r.err.splitlines()[0] == f"rinsync: error: config {binary} is not valid YAML"
+    odd = tmp_path / "odd.yaml"
+    odd.write_text("include: 5\nmodel_list: []\n")
+    r = verify(url, str(odd))
+    assert r.code == 1 and r.err.startswith("rinsync: error: cannot read config ")
+
+
 def test_include_files_are_part_of_the_config(tmp_path, serve, verify):
     url = serve()
     (tmp_path / "extra.yaml").write_text(yaml.safe_dump({"model_list": [HAND]}))
@@ -349,3 +361,13 @@ def test_difference_lines_are_json_scalars():
     assert Difference("drift", "m", "mode", "chat", None).line() == 'drift: m mode: config "chat", proxy null'
     assert Difference("drift", "m", "input_cost_per_token", 1e-05, 0).line() == (
         "drift: m input_cost_per_token: config 1e-05, proxy 0")
+
+
+def test_compare_tolerates_parts_that_are_not_mappings():
+    entry = generated("openai/gpt-4o")
+    odd_entry = dict(entry, litellm_params="openrouter/openai/gpt-4o")  # hand-edited into a string
+    deployment = {"model_name": entry["model_name"], "model_info": "?", "litellm_params": None}
+    for config_entry in (entry, odd_entry):
+        diffs, checked = compare([config_entry], [entry["model_name"]], [deployment])
+        assert checked == 1
+        assert {d.key for d in diffs} >= {"mode", "openrouter_id"}
