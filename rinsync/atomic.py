@@ -7,6 +7,7 @@ and a process killed at any moment leaves at worst a stray temporary file beside
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -24,8 +25,12 @@ def _target(path: Path) -> Path:
 
 
 def tmp_glob(path: Path) -> str:
-    """Glob (in the target's directory) of the temporary files :func:`prepare` creates for ``path``."""
-    return f".{Path(path).name}.*{TMP_MARK}{Path(path).suffix}"
+    """Glob (in the target's directory) of the temporary files :class:`PendingFile` creates for ``path``.
+
+    The name is escaped: ``config[1].yaml`` must not match the temporary files of ``config1.yaml``.
+    """
+    path = Path(path)
+    return f".{glob.escape(path.name)}.*{TMP_MARK}{glob.escape(path.suffix)}"
 
 
 class PendingFile:
@@ -37,8 +42,7 @@ class PendingFile:
 
     def __init__(self, target: Path, data: bytes, mode: int | None = None):
         self.target = _target(target)
-        directory = self.target.parent if str(self.target.parent) else Path(".")
-        self.directory = directory
+        self.directory = self.target.parent
         self.uid_gid: tuple[int, int] | None = None
         try:
             st = self.target.stat()
@@ -50,9 +54,9 @@ class PendingFile:
             raise _io_error(self.target, exc) from None
         self.path: Path | None = None
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(parents=True, exist_ok=True)
             fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=f"{TMP_MARK}{self.target.suffix}",
-                                        dir=directory)
+                                        dir=self.directory)
             self.path = Path(name)
             with os.fdopen(fd, "wb") as handle:
                 os.fchmod(handle.fileno(), self.mode)
@@ -65,6 +69,9 @@ class PendingFile:
         except OSError as exc:
             self.discard()
             raise _io_error(self.target, exc) from None
+        except BaseException:  # Ctrl-C mid-write: no temporary file left behind
+            self.discard()
+            raise
 
     def commit(self) -> None:
         if self.path is None:

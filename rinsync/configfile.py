@@ -144,9 +144,13 @@ class Plan:
     def has_changes(self) -> bool:
         return bool(self.added or self.removed or self.changed)
 
+    @property
+    def shrinking(self) -> list[str]:
+        """Removed names that count for the shrink guard (not those a hand-written name took over)."""
+        return [n for n in self.removed if n not in self.skipped]
+
     def remove_fraction(self) -> float:
-        shrink = [n for n in self.removed if n not in self.skipped]
-        return len(shrink) / self.generated_before if self.generated_before else 0.0
+        return len(self.shrinking) / self.generated_before if self.generated_before else 0.0
 
 
 def plan_merge(existing: ExistingConfig, compiled: list[dict], base: dict[str, dict] | None,
@@ -225,8 +229,7 @@ def check_shrink(plan: Plan, max_fraction: float, force: bool) -> str | None:
     fraction = plan.remove_fraction()
     if force or fraction <= max_fraction:
         return None
-    shrink = len([n for n in plan.removed if n not in plan.skipped])
-    return (f"refusing to remove {shrink} of {plan.generated_before} generated models ({fraction:.0%} > "
+    return (f"refusing to remove {len(plan.shrinking)} of {plan.generated_before} generated models ({fraction:.0%} > "
             f"{max_fraction:.0%}); the upstream answer may be truncated or degraded. Use --force to accept, "
             f"or raise --max-remove-fraction")
 
@@ -250,12 +253,13 @@ def render(existing: ExistingConfig, entries: list) -> bytes:
     document = new_document(existing, entries)
     if existing.raw:
         spliced = _splice(existing.raw, entries)
-        if spliced is not None and _loads_as(spliced, document):
+        if spliced is not None and loads_as(spliced, document):
             return spliced
     return dump_yaml(document).encode("utf-8")
 
 
-def _loads_as(data: bytes, document: dict) -> bool:
+def loads_as(data: bytes | str, document: dict) -> bool:
+    """``data`` parses back to exactly ``document``, top-level key order included."""
     try:
         loaded = yaml.load(data, Loader=_Loader)  # noqa: S506
     except yaml.YAMLError:

@@ -217,18 +217,10 @@ class CatalogCache:
 
     def validators(self, url: str) -> dict[str, str]:
         """Conditional-request headers when the cached body came from the same URL."""
-        cached = self.load()
-        if cached is None or cached[1].get("url") != _cache_key(url):
-            return {}
-        meta = cached[1]
-        headers = {}
-        if isinstance(meta.get("etag"), str):
-            headers["If-None-Match"] = meta["etag"]
-        if isinstance(meta.get("last_modified"), str):
-            headers["If-Modified-Since"] = meta["last_modified"]
-        return headers
+        return _validators(self.load(), url)
 
-    def store(self, fetched: Fetched) -> None:
+    def store(self, fetched: Fetched, redactor: Redactor | None = None) -> bool:
+        """Write the body and its meta; False (nothing written) when either holds a secret ``redactor`` knows."""
         import hashlib
 
         from .atomic import write_atomic
@@ -236,11 +228,27 @@ class CatalogCache:
         meta = {"url": _cache_key(fetched.request_url), "etag": fetched.etag, "last_modified": fetched.last_modified,
                 "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "sha256": hashlib.sha256(fetched.payload).hexdigest()}
+        if redactor is not None and (redactor.contains_secret(fetched.payload)
+                                     or redactor.contains_secret(" ".join(v for v in meta.values() if v))):
+            return False
         self.directory.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             os.chmod(self.directory, 0o700)
         write_atomic(self.payload_path, fetched.payload, mode=0o600)
         write_atomic(self.meta_path, (json.dumps(meta, indent=2) + "\n").encode(), mode=0o600)
+        return True
+
+
+def _validators(cached: tuple[bytes, dict] | None, url: str) -> dict[str, str]:
+    if cached is None or cached[1].get("url") != _cache_key(url):
+        return {}
+    meta = cached[1]
+    headers = {}
+    if isinstance(meta.get("etag"), str):
+        headers["If-None-Match"] = meta["etag"]
+    if isinstance(meta.get("last_modified"), str):
+        headers["If-Modified-Since"] = meta["last_modified"]
+    return headers
 
 
 # --------------------------------------------------------------------------- fetch
@@ -263,7 +271,7 @@ def fetch_catalog(settings: FetchSettings, api_key: str | None = None, cache: Ca
     """GET the catalog. Raises FetchError (exit 75) with a one-line, secret-free reason."""
     import requests
 
-    redactor = redactor or Redactor([api_key])
+    redactor = redactor or Redactor()
     redactor.add(api_key)
     url = settings.request_url()
     shown = display_url(settings.url)
@@ -273,7 +281,8 @@ def fetch_catalog(settings: FetchSettings, api_key: str | None = None, cache: Ca
             headers["Authorization"] = f"Bearer {api_key}"
         else:
             log.warning("not sending the API key over plain HTTP to %s", shown)
-    conditional = cache.validators(url) if cache else {}
+    cached = cache.load() if cache else None  # a 304 confirms this very body: it is not read again
+    conditional = _validators(cached, url)
     headers.update(conditional)
     attempts = settings.retries + 1
     timeout = (settings.connect_timeout, settings.read_timeout)
@@ -289,12 +298,9 @@ def fetch_catalog(settings: FetchSettings, api_key: str | None = None, cache: Ca
             try:
                 status = response.status_code
                 log.debug("HTTP %d from %s", status, shown)
-                if status == 304 and conditional and cache:
-                    cached = cache.load()
-                    if cached is None:
-                        raise FetchError(shown, "HTTP 304 Not Modified but the cached catalog is gone")
-                    meta = cached[1]
-                    return Fetched(cached[0], shown, url, meta.get("etag"), meta.get("last_modified"),
+                if status == 304 and conditional:
+                    payload, meta = cached
+                    return Fetched(payload, shown, url, meta.get("etag"), meta.get("last_modified"),
                                    not_modified=True, attempts=attempt, status=304)
                 if status == 200:
                     payload = _read_body(response, settings, shown, redactor)

@@ -64,16 +64,14 @@ def same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def include_entries(document: dict, shown: str) -> list[str]:
-    """The ``include:`` list of a parsed config; anything LiteLLM would refuse is an error here too."""
-    from . import exitcodes
+BAD_INCLUDE = "'include' must be a list of file paths (LiteLLM refuses anything else)"
 
-    if "include" not in document:
-        return []
-    entries = document["include"]
+
+def include_entries(document: dict) -> list[str] | None:
+    """The ``include:`` list of a parsed config (``[]`` without one); None when LiteLLM would refuse it."""
+    entries = document.get("include", [])
     if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
-        raise RinsyncError(f"{shown}: 'include' must be a list of file paths (LiteLLM refuses anything else); "
-                           "nothing written", exitcodes.ERROR)
+        return None
     return entries
 
 
@@ -89,12 +87,16 @@ class IncludeScan:
 
 def scan_includes(config: Path, document: dict, target: Path | None = None) -> IncludeScan:
     """Follow config.yaml's includes. ``target`` (the include-mode file) is recognised but not read."""
+    from . import exitcodes
     from .engine import is_generated
     from .rules import display_path
 
     root = absolute(config)
     scan = IncludeScan()
-    pending = [(entry, root) for entry in include_entries(document, display_path(Path(config)))]
+    entries = include_entries(document)
+    if entries is None:
+        raise RinsyncError(f"{display_path(Path(config))}: {BAD_INCLUDE}; nothing written", exitcodes.ERROR)
+    pending = [(entry, root) for entry in entries]
     seen: set[Path] = {root}
     while pending:
         entry, declared_in = pending.pop(0)
@@ -127,10 +129,11 @@ def scan_includes(config: Path, document: dict, target: Path | None = None) -> I
                 scan.names.setdefault(item["model_name"], shown)
                 if is_generated(item):
                     scan.generated[shown] = scan.generated.get(shown, 0) + 1
-        try:
-            pending += [(e, location) for e in include_entries(included, shown)]
-        except RinsyncError as exc:  # an included file's problem is a warning here (LiteLLM will say more)
-            scan.warnings.append(exc.message.replace("; nothing written", ""))
+        nested = include_entries(included)
+        if nested is None:  # an included file's problem is a warning here (LiteLLM will say more)
+            scan.warnings.append(f"{shown}: {BAD_INCLUDE}")
+        else:
+            pending += [(e, location) for e in nested]
     return scan
 
 
@@ -181,11 +184,9 @@ def add_include(raw: bytes | None, entry: str) -> bytes:
         new_text = _append_item(text, *keys[0], item, newline)
         expected = dict(document)
         expected["include"] = [*document["include"], entry]
-    try:
-        loaded = yaml.load(new_text, Loader=_Loader)  # noqa: S506
-    except yaml.YAMLError:
-        loaded = None
-    if not isinstance(loaded, dict) or list(loaded) != list(expected) or loaded != expected:
+    from .configfile import loads_as
+
+    if not loads_as(new_text, expected):
         raise IncludeEditError("the edited file would not read back as intended")
     return new_text.encode("utf-8")
 

@@ -50,6 +50,9 @@ class ConfigLock:
                     raise RinsyncError(f"another rinsync{holder} is syncing this config (lock {self.path}, "
                                        f"waited {self.timeout:g}s)", exitcodes.TEMPFAIL) from None
                 time.sleep(self.poll)
+            except OSError as exc:  # no lock at all (ENOLCK on some network file systems)
+                os.close(fd)
+                raise RinsyncError(f"cannot lock {self.path}: {exc.strerror or exc}", exitcodes.IO_ERROR) from None
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)

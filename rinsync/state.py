@@ -78,14 +78,11 @@ def state_bytes(config: Path, entries: list[dict], config_bytes: bytes, previous
     generations = [{"config_sha256": sha256(config_bytes),
                     "entries": {e["model_name"]: e for e in entries}}]
     if previous_config_bytes is not None:
-        old = _read(state_path(config))
-        previous_sha = sha256(previous_config_bytes)
-        if old and not old.get("corrupt"):
-            # Keep the generation that describes the config about to be replaced, re-tagged with its hash
-            # (the config may have been edited by hand since): the base if we are killed before the rename.
-            base = load_base(config, previous_config_bytes)
-            if base.entries is not None:
-                generations.append({"config_sha256": previous_sha, "entries": base.entries})
+        # Keep the generation that describes the config about to be replaced, re-tagged with its hash
+        # (the config may have been edited by hand since): the base if we are killed before the rename.
+        base = load_base(config, previous_config_bytes)
+        if base.entries is not None:
+            generations.append({"config_sha256": sha256(previous_config_bytes), "entries": base.entries})
     document = {"version": VERSION, "generator": "rinsync", "config": Path(config).name,
                 "note": "last generated model_list entries (base of the three-way merge); do not edit",
                 "generations": generations}

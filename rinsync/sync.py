@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import glob
 import logging
 import os
 import re
@@ -93,7 +94,7 @@ class _Source:
     label: str = ""
 
 
-def _get_catalog(ruleset, options: SyncOptions, redactor: Redactor, report: SyncReport) -> _Source:
+def _get_catalog(ruleset, options: SyncOptions, redactor: Redactor) -> _Source:
     from .catalog import CatalogError, load_catalog_file, parse_catalog
     from .fetch import CatalogCache, FetchError, FetchSettings, fetch_catalog, resolve_api_key
 
@@ -121,9 +122,7 @@ def _get_catalog(ruleset, options: SyncOptions, redactor: Redactor, report: Sync
     try:
         fetched = fetch_catalog(settings, api_key, cache, redactor)
         catalog = parse_catalog(fetched.payload, fetched.url)
-    except FetchError as exc:
-        raise SyncFailed(f"fetch failed: {redactor(exc.message)}; {_kept(options)}", exitcodes.TEMPFAIL) from None
-    except CatalogError as exc:
+    except (FetchError, CatalogError) as exc:
         raise SyncFailed(f"fetch failed: {redactor(exc.message)}; {_kept(options)}", exitcodes.TEMPFAIL) from None
     if fetched.not_modified:
         log.info("catalog not modified since the cached copy (HTTP 304)")
@@ -138,7 +137,7 @@ def run_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
 
     redactor = redactor or Redactor()
     report = report if report is not None else SyncReport()
-    source = _get_catalog(ruleset, options, redactor, report)
+    source = _get_catalog(ruleset, options, redactor)
     report.warnings += [redactor(w) for w in source.catalog.warnings]
     records = source.catalog.records
     result = Engine(ruleset, compile_date()).compile(records)
@@ -159,11 +158,9 @@ def _store_cache(source: _Source, redactor: Redactor, report: SyncReport) -> Non
     fetched = source.fetched
     if fetched is None or source.cache is None or fetched.not_modified:
         return
-    if redactor.contains_secret(fetched.payload) or redactor.contains_secret(f"{fetched.etag}{fetched.last_modified}"):
-        report.warnings.append("the response contains the API key; it was not cached")
-        return
     try:
-        source.cache.store(fetched)
+        if not source.cache.store(fetched, redactor):
+            report.warnings.append("the response contains the API key; it was not cached")
     except RinsyncError as exc:
         report.warnings.append(f"could not update the catalog cache: {exc.message}")
     except OSError as exc:
@@ -192,31 +189,22 @@ def _standalone(entries: list[dict], records: list[dict], options: SyncOptions, 
 
 def _merge(entries: list[dict], options: SyncOptions, report: SyncReport, redactor: Redactor,
            on_success=lambda: None) -> None:
-    from .atomic import remove_stale_tmp
-    from .configfile import plan_merge, read_config, render
-    from .lock import ConfigLock
-    from .state import load_base, state_bytes, state_path
+    from .configfile import read_config, render
+    from .state import load_base, state_bytes
 
     config = Path(options.config)
-    lock = ConfigLock(config, options.lock_timeout) if not options.dry_run else contextlib.nullcontext()
-    with lock:
-        if not options.dry_run:
-            remove_stale_tmp(config)
+    with _locked(options, config):
         existing = read_config(config)
         scan = _scan_for_normal_mode(config, existing)
         report.warnings += scan.warnings
-        base = load_base(config, existing.raw)
-        if base.note and existing.generated:
-            log.info("merge base: %s", base.note)
-        plan = plan_merge(existing, entries, base.entries, scan.names)
-        report.warnings += plan.notes
-        data = render(existing, plan.entries)
+        plan = _plan(existing, entries, load_base(config, existing.raw), scan.names, report)
         summary = _summary(plan, config)
         if _report_and_gate(report, plan, options, summary):
             return
-        needs_config = existing.raw is None or (plan.has_changes and data != existing.raw)
-        if not needs_config:
-            _write_state_if_changed(state_path(config), state_bytes(config, entries, existing.raw, None))
+        # rendered only when it can differ: an unchanged plan never rewrites the file
+        data = render(existing, plan.entries) if existing.raw is None or plan.has_changes else existing.raw
+        if data == existing.raw:
+            _write_state_if_changed(config, entries, existing.raw)
             on_success()
             report.lines.append(f"{summary}; no changes, file left as it was")
             return
@@ -257,6 +245,34 @@ def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor
             new.commit()
 
 
+@contextlib.contextmanager
+def _locked(options: SyncOptions, *paths: Path):
+    """Hold the lock of every path and remove the temporary files a killed run left. The locks are taken in
+    one global order: two runs can never each hold one and wait for the other. A dry run takes no lock."""
+    from .atomic import remove_stale_tmp
+    from .lock import ConfigLock, lock_path
+
+    with contextlib.ExitStack() as stack:
+        if not options.dry_run:
+            by_lock = {lock_path(path): path for path in paths}
+            for key in sorted(by_lock):
+                stack.enter_context(ConfigLock(by_lock[key], options.lock_timeout))
+            for path in paths:
+                remove_stale_tmp(path)
+        yield
+
+
+def _plan(current, entries: list[dict], base, reserved: dict[str, str], report: SyncReport):
+    """The merge plan of ``entries`` into ``current`` against ``base`` (rinsync.state.Base); notes to warnings."""
+    from .configfile import plan_merge
+
+    if base.note and current.generated:
+        log.info("merge base: %s", base.note)
+    plan = plan_merge(current, entries, base.entries, reserved)
+    report.warnings += plan.notes
+    return plan
+
+
 def _scan_for_normal_mode(config: Path, existing):
     """Names used by files config.yaml includes win; an included rinsync file means include mode."""
     from .include import scan_includes
@@ -279,24 +295,25 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
     (one line added as text) or with --migrate (its generated entries move to the include file). The include
     file is replaced first: a run killed in between never leaves config.yaml naming a missing file.
     """
-    from .atomic import remove_stale_tmp
-    from .configfile import ExistingConfig, new_document, plan_merge, read_config, render
-    from .include import HEADER, IncludeEditError, add_include, hint_line, include_target, same_file, scan_includes
-    from .lock import ConfigLock, lock_path
-    from .output import dump_yaml
-    from .state import load_base, state_bytes, state_path
+    from .configfile import ExistingConfig, read_config, render
+    from .include import (
+        HEADER,
+        IncludeEditError,
+        absolute,
+        add_include,
+        hint_line,
+        include_target,
+        same_file,
+        scan_includes,
+    )
+    from .output import render_config
+    from .state import load_base, state_bytes
 
     config = Path(options.config)
     target = include_target(config, options.include_file)
-    if same_file(target, Path(os.path.abspath(config))):
+    if same_file(target, absolute(config)):
         raise RinsyncError(f"--include-file names the config itself ({_shown(config)})", exitcodes.USAGE)
-    with contextlib.ExitStack() as locks:
-        if not options.dry_run:
-            locks.enter_context(ConfigLock(config, options.lock_timeout))
-            if lock_path(target) != lock_path(config):
-                locks.enter_context(ConfigLock(target, options.lock_timeout))
-            remove_stale_tmp(config)
-            remove_stale_tmp(target)
+    with _locked(options, config, target):
         cfg = read_config(config)
         scan = scan_includes(config, cfg.document, target)
         report.warnings += scan.warnings
@@ -320,14 +337,7 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
             if moving:
                 report.warnings.append(f"{_shown(target)} already holds generated entries: the {len(moving)} "
                                        f"generated entries of {_shown(config)} are dropped, not merged")
-        if base.note and current.generated:
-            log.info("merge base: %s", base.note)
-        plan = plan_merge(current, entries, base.entries, reserved)
-        report.warnings += plan.notes
-        if inc.raw:
-            data = render(inc, plan.entries)
-        else:
-            data = (HEADER + dump_yaml(new_document(inc, plan.entries))).encode("utf-8")
+        plan = _plan(current, entries, base, reserved, report)
         config_data = render(cfg, cfg.hand_written) if moving else cfg.raw
         entry = options.include_file
         if not scan.lists_target:
@@ -342,10 +352,15 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
         summary = _summary(plan, target)
         if _report_and_gate(report, plan, options, summary, f"; {config_note}"):
             return
-        needs_target = inc.raw is None or (data != inc.raw and (plan.has_changes or current is not inc))
+        # rendered only when it can differ: an unchanged plan (and no migration) never rewrites the file
+        if inc.raw is None or plan.has_changes or current is not inc:
+            data = render(inc, plan.entries) if inc.raw else render_config(plan.entries, HEADER).encode("utf-8")
+        else:
+            data = inc.raw
+        needs_target = data != inc.raw
         needs_config = config_data != cfg.raw
         if not needs_target:
-            _write_state_if_changed(state_path(target), state_bytes(target, entries, inc.raw, None))
+            _write_state_if_changed(target, entries, inc.raw)
         if not needs_target and not needs_config:
             on_success()
             report.lines.append(f"{summary}; no changes, files left as they were")
@@ -376,9 +391,13 @@ def _config_note(config: Path, created: bool, adds_include: bool, moved: int, en
     return f"{shown} already includes {entry}; {'would be ' if dry else ''}left as it was"
 
 
-def _write_state_if_changed(path: Path, data: bytes) -> None:
+def _write_state_if_changed(config: Path, entries: list[dict], config_bytes: bytes) -> None:
+    """After a sync that leaves ``config`` as it is: its state holds this generation (no write if it already does)."""
     from .atomic import write_atomic
+    from .state import state_bytes, state_path
 
+    path = state_path(config)
+    data = state_bytes(config, entries, config_bytes, None)
     with contextlib.suppress(OSError):
         if path.read_bytes() == data:
             return
@@ -440,7 +459,8 @@ def _backup(config: Path, raw: bytes, keep: int) -> None:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     write_atomic(config.with_name(f"{config.name}.backup.{stamp}"), raw, mode=0o600)
     prefix = f"{config.name}.backup."
-    stamped = sorted(p for p in config.parent.glob(prefix + "*") if BACKUP_STAMP.match(p.name[len(prefix):]))
+    stamped = sorted(p for p in config.parent.glob(glob.escape(prefix) + "*")
+                     if BACKUP_STAMP.match(p.name[len(prefix):]))
     for old in stamped[:-keep]:
         with contextlib.suppress(OSError):
             old.unlink()
@@ -472,7 +492,7 @@ def _validate(command: str, path: Path, options: SyncOptions, redactor: Redactor
         raise RinsyncError(f"--validate-cmd timed out after {VALIDATE_TIMEOUT}s ({shown}); {_kept(options)}",
                            exitcodes.VALIDATE_FAILED) from None
     except OSError as exc:
-        raise RinsyncError(f"--validate-cmd could not run ({exc.strerror}); {_kept(options)}",
+        raise RinsyncError(f"--validate-cmd could not run ({exc.strerror or type(exc).__name__}); {_kept(options)}",
                            exitcodes.VALIDATE_FAILED) from None
     if done.returncode != 0:
         output = (done.stderr or done.stdout or b"").decode("utf-8", "replace").strip().splitlines()[-5:]

@@ -104,3 +104,17 @@ def test_in_process_errors_are_redacted(tmp_path, monkeypatch, run_cli):
     assert result.code == 75
     assert FRAGMENT not in result.out + result.err
     assert "connection refused" in result.err
+
+
+def test_key_in_the_source_url_query_never_reaches_the_cache(tmp_path, monkeypatch, run_cli):
+    """A mirror that takes the key as a query parameter: the cache keeps the URL with its query, so not then."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENROUTER_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    config = new_site(tmp_path)
+    with CatalogServer() as server:
+        server.serve(CATALOG)
+        result = run_cli("compile", "--config", str(config), "--source-url", f"{server.url}?key={FAKE_KEY}")
+    assert result.code == 0, result.err
+    assert "not cached" in result.err and FRAGMENT not in result.out + result.err
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and FRAGMENT.encode() in p.read_bytes()] == []

@@ -172,3 +172,54 @@ def test_a_second_run_waits_for_the_lock(tmp_path):
     assert proc.wait(timeout=30) == 0, proc.stderr.read()
     proc.stderr.close()
     assert wait_until(lambda: config.read_bytes() != before)
+
+
+def test_stale_tmp_cleanup_and_backup_pruning_match_only_their_own_file(tmp_path):
+    """Glob characters in the config's name: another file's temporary files and backups are not its own."""
+    from rinsync.atomic import remove_stale_tmp
+    from rinsync.sync import _backup
+
+    config = tmp_path / "config[1].yaml"
+    other_tmp = tmp_path / ".config1.yaml.abc123.rinsync-tmp.yaml"  # config1.yaml being written right now
+    own_tmp = tmp_path / ".config[1].yaml.def456.rinsync-tmp.yaml"
+    other_tmp.write_text("x")
+    own_tmp.write_text("x")
+    assert remove_stale_tmp(config) == 1
+    assert other_tmp.exists() and not own_tmp.exists()
+    for number in range(4):
+        _backup(config, f"v{number}\n".encode(), keep=2)
+        time.sleep(0.002)
+    stamped = sorted(p.name for p in tmp_path.glob("config?1?.yaml.backup.*"))
+    assert len(stamped) == 2 and [(tmp_path / n).read_text() for n in stamped] == ["v2\n", "v3\n"]
+
+
+def test_interrupted_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from rinsync import atomic
+
+    config = tmp_path / "config.yaml"
+    config.write_text("old: 1\n")
+
+    def interrupted(fd):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("rinsync.atomic.os.fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        atomic.write_atomic(config, b"new: 1\n")
+    assert config.read_text() == "old: 1\n" and strays(config) == []
+
+
+def test_a_lock_the_file_system_refuses_is_one_line_exit_74(tmp_path, monkeypatch, run_cli):
+    import errno
+
+    monkeypatch.chdir(tmp_path)
+    config = new_site(tmp_path)
+    before = config.read_bytes()
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr("rinsync.lock.fcntl.flock", no_locks)
+    result = run_cli("compile", "--config", str(config), "--catalog", str(CATALOG_NEW))
+    assert result.code == 74
+    assert result.err.startswith("rinsync: error: cannot lock ") and "No locks available" in result.err
+    assert len(result.err.strip().splitlines()) == 1 and config.read_bytes() == before
