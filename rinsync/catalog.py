@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .diagnostics import RinsyncError
-from .resources import load_schema
+from .resources import schema_check, schema_validator
 
 CATALOG_SCHEMA = "catalog.schema.json"
 
@@ -24,24 +24,9 @@ class Catalog:
     warnings: list[str] = field(default_factory=list)
 
 
-_validators: dict[str, Any] = {}
-
-
 def record_validator():
     """jsonschema's validator for one catalog record (for its error messages)."""
-    return _validator("record")
-
-
-def _validator(part: str):
-    """jsonschema validator for the document ("top") or for one record ("record")."""
-    if part not in _validators:
-        from jsonschema import Draft202012Validator
-
-        schema = load_schema(CATALOG_SCHEMA)
-        if part == "record":
-            schema = {"$defs": schema["$defs"], "$ref": "#/$defs/record"}
-        _validators[part] = Draft202012Validator(schema)
-    return _validators[part]
+    return schema_validator(CATALOG_SCHEMA, "record")
 
 
 def parse_catalog(payload: bytes | str, source: str) -> Catalog:
@@ -82,27 +67,13 @@ def load_catalog_file(path: str | Path) -> Catalog:
     return parse_catalog(payload, str(path))
 
 
-_fast_record_check = None
-
-
-def _record_is_valid(raw: Any) -> bool:
-    """The catalog schema's record check, compiled once to plain Python (see fastschema)."""
-    global _fast_record_check
-    if _fast_record_check is None:
-        from .fastschema import compile_schema
-
-        schema = load_schema(CATALOG_SCHEMA)
-        _fast_record_check = compile_schema({"$ref": "#/$defs/record"}, schema)
-    return _fast_record_check(raw)
-
-
 def _first_problem(raw: Any) -> str | None:
     """None for a valid record; else jsonschema's first message (imported only then)."""
     if not isinstance(raw, dict):
         return f"expected an object, got {type(raw).__name__}"
-    if _record_is_valid(raw):
+    if schema_check(CATALOG_SCHEMA, "record")(raw):
         return None
-    error = next(iter(_validator("record").iter_errors(raw)), None)
+    error = next(iter(record_validator().iter_errors(raw)), None)
     if error is None:
         return None
     where = ".".join(str(p) for p in error.absolute_path) or "record"

@@ -31,3 +31,24 @@ def default_rules_dir() -> Path:
 @cache
 def load_schema(name: str) -> dict:
     return json.loads((schemas_dir() / name).read_text(encoding="utf-8"))
+
+
+def _subschema(name: str, definition: str | None) -> dict:
+    schema = load_schema(name)
+    return schema if definition is None else {"$defs": schema["$defs"], "$ref": f"#/$defs/{definition}"}
+
+
+@cache
+def schema_validator(name: str, definition: str | None = None):
+    """jsonschema's validator for a shipped schema (or one of its $defs); built once, used for messages."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(_subschema(name, definition))
+
+
+@cache
+def schema_check(name: str, definition: str | None = None):
+    """The same schema compiled once to a fast valid/invalid predicate (see fastschema)."""
+    from .fastschema import compile_schema
+
+    return compile_schema(_subschema(name, definition))

@@ -6,37 +6,15 @@ import difflib
 from typing import Any
 
 from .diagnostics import Finding
-from .resources import load_schema
+from .resources import schema_check, schema_validator
 from .yamlsource import SourceMap
 
 RULES_SCHEMA = "rules.v1.schema.json"
-_validator = None
-_fast_check = None
-
-
-def _rules_fast_check():
-    global _fast_check
-    if _fast_check is None:
-        from .fastschema import compile_schema
-
-        _fast_check = compile_schema(load_schema(RULES_SCHEMA))
-    return _fast_check
-
-
-def _rules_validator():
-    global _validator
-    if _validator is None:
-        from jsonschema import Draft202012Validator
-
-        _validator = Draft202012Validator(load_schema(RULES_SCHEMA))
-    return _validator
-
-
 def validate_rules(data: Any, source: SourceMap) -> list[Finding]:
     """Schema findings for one rules document, one per problem the user made."""
-    if _rules_fast_check()(data):
+    if schema_check(RULES_SCHEMA)(data):
         return []
-    return schema_findings(_rules_validator(), data, source)
+    return schema_findings(schema_validator(RULES_SCHEMA), data, source)
 
 
 def schema_findings(validator, data: Any, source: SourceMap, *, code_prefix: str = "schema",

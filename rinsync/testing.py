@@ -17,15 +17,13 @@ from typing import Any
 
 from .diagnostics import Finding, RinsyncError, RulesError
 from .engine import Decision, Engine, compile_date
-from .resources import load_schema
+from .resources import schema_validator
 from .rules import Ruleset, check_rules, display_path
 from .schema import schema_findings
 from .yamlsource import SourceMap, load_yaml, read_text
 
 TEST_SCHEMA = "rules-test.v1.schema.json"
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
-
-_test_validator = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,16 +109,6 @@ def discover(paths: list[Path]) -> list[Path]:
 # loading and checking one test file
 
 
-def _validator():
-    """jsonschema validator of test files (inline records are checked with the catalog's)."""
-    global _test_validator
-    if _test_validator is None:
-        from jsonschema import Draft202012Validator
-
-        _test_validator = Draft202012Validator(load_schema(TEST_SCHEMA))
-    return _test_validator
-
-
 def _plain_dates(value: Any) -> Any:
     """YAML reads ``2026-11-24`` as a date; the catalog (JSON) has strings. Make them strings."""
     if isinstance(value, dt.date):
@@ -155,7 +143,7 @@ def load_test_file(path: Path) -> tuple[SuiteFile | None, list[Finding]]:
     if not isinstance(data, dict):
         return None, [source.finding((), "test-schema-type", "a test file must be a mapping starting with "
                                      "'version: 1'")]
-    findings = schema_findings(_validator(), data, source, code_prefix="test-schema",
+    findings = schema_findings(schema_validator(TEST_SCHEMA), data, source, code_prefix="test-schema",
                                document="the test file")
     if findings:
         return None, findings
