@@ -12,10 +12,12 @@ on a broken config.
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from spec_oracle import expected_model_info, expected_name
 
 import harness
 from harness import FAKE_OPENROUTER_KEY, MASTER_KEY, REFERER, TITLE, FakeOpenRouter, LiteLLMProxy
@@ -103,6 +105,20 @@ def test_model_info_shows_what_rinsync_compiled_for_every_generated_model(scenar
         assert "openrouter_id" not in by_name[name]["model_info"], name
         assert "api_key" not in by_name[name]["litellm_params"]
     assert by_name["team-gpt-4o-mini"]["litellm_params"]["model"] == "openrouter/openai/gpt-4o-mini"
+
+
+def test_served_model_info_follows_the_spec_for_every_catalog_record(scenario: Scenario):
+    """Independent of rinsync's output: the proxy's flags, limits and costs derive from the raw catalog."""
+    records = {r["id"]: r for r in json.loads((SHARED / "catalogs" / scenario.name).read_text())["data"]}
+    served = [d for d in scenario.proxy.model_info() if d["model_info"].get("generated_by") == "rinsync"]
+    assert len(served) == len(scenario.compiled)
+    for deployment in served:
+        info = deployment["model_info"]
+        record = records[info["openrouter_id"]]
+        assert deployment["model_name"] == expected_name(record["id"])
+        for key, expected in expected_model_info(record).items():
+            if expected is not None:
+                assert harness.same_value(expected, info.get(key)), (record["id"], key, expected, info.get(key))
 
 
 def test_chat_through_the_proxy_reaches_fake_openrouter(scenario: Scenario, fake_openrouter: FakeOpenRouter):
