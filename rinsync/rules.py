@@ -78,9 +78,10 @@ class Ruleset:
 def display_path(path: Path) -> str:
     """A path as users typed it: relative to the working directory when below it."""
     try:
-        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+        relative = os.path.relpath(path)
     except ValueError:
         return str(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:

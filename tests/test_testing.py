@@ -106,12 +106,20 @@ def test_test_schema_is_valid_draft_2020_12():
 # --- a rules change that breaks a shipped behaviour ----------------------------------------------
 
 
-def test_breaking_the_expired_rule_fails_naming_model_and_expectation(run, checkout):
-    filter_yaml = checkout / "rules" / "10-filter.yaml"
-    filter_yaml.write_text(filter_yaml.read_text().replace("exclude: expired(expiration_date)",
-                                                           "exclude: expired(knowledge_cutoff)"))
+def run_broken(run, checkout: Path, rules_file: str, old: str, new: str) -> str:
+    """Change one shipped rules file (the text must be there), run ``rinsync test``; it must fail (exit 1)."""
+    path = checkout / "rules" / rules_file
+    text = path.read_text()
+    assert old in text, f"{rules_file} no longer contains {old!r}: update this test"
+    path.write_text(text.replace(old, new))
     code, out, _ = run(["test", "--fail-only", "rules"], cwd=checkout)
-    assert code == 1
+    assert code == 1, out
+    return out
+
+
+def test_breaking_the_expired_rule_fails_naming_model_and_expectation(run, checkout):
+    out = run_broken(run, checkout, "10-filter.yaml", "exclude: expired(expiration_date)",
+                     "exclude: expired(knowledge_cutoff)")
     tests = checkout / "rules" / "tests" / "filter.test.yaml"
     line, col = line_of(tests, "drop-expired", start="a model past its expiration date is dropped")
     expected = (f"rules/tests/filter.test.yaml:{line}:{col}: "
@@ -126,10 +134,7 @@ def test_breaking_the_expired_rule_fails_naming_model_and_expectation(run, check
 
 
 def test_removing_an_exception_fails_the_test_of_that_exception(run, checkout):
-    filter_yaml = checkout / "rules" / "10-filter.yaml"
-    filter_yaml.write_text(filter_yaml.read_text().replace("      - contains(id, '128k-online')\n", ""))
-    code, out, _ = run(["test", "--fail-only", "rules"], cwd=checkout)
-    assert code == 1
+    out = run_broken(run, checkout, "10-filter.yaml", "      - contains(id, '128k-online')\n", "")
     assert ("FAIL the '128k-online' exception alone keeps a non-Sonar online model: model 'acme/search-128k-online': "
             "expected kept, got dropped by rule 'drop-extended-variants'") in out
     # the Sonar 128k-online model is still kept by the 'sonar' exception
@@ -137,21 +142,15 @@ def test_removing_an_exception_fails_the_test_of_that_exception(run, checkout):
 
 
 def test_changing_the_name_template_fails_naming_tests(run, checkout):
-    naming = checkout / "rules" / "20-naming.yaml"
-    naming.write_text(naming.read_text().replace("|replace(':', '-')", ""))
-    code, out, _ = run(["test", "--fail-only", "rules"], cwd=checkout)
-    assert code == 1
+    out = run_broken(run, checkout, "20-naming.yaml", "|replace(':', '-')", "")
     assert ("FAIL the ':variant' suffix becomes '-variant': model 'meta-llama/llama-3.3-70b-instruct:free': "
             "expected model_name 'openrouter/meta-llama-llama-3.3-70b-instruct-free', "
             "got 'openrouter/meta-llama-llama-3.3-70b-instruct:free'") in out
 
 
 def test_dropping_a_capability_fails_the_entry_test(run, checkout):
-    entries = checkout / "rules" / "30-entries.yaml"
-    entries.write_text(entries.read_text().replace("  supports_vision: has(architecture.input_modalities, 'image')\n",
-                                                   ""))
-    code, out, _ = run(["test", "--fail-only", "rules"], cwd=checkout)
-    assert code == 1
+    out = run_broken(run, checkout, "30-entries.yaml",
+                     "  supports_vision: has(architecture.input_modalities, 'image')\n", "")
     assert ("FAIL the old 'multimodal' modality means image input: model 'openai/gpt-4-vision-preview': "
             "expected entry.model_info.supports_vision true, got no such key") in out
 
