@@ -30,7 +30,7 @@ def _rules_paths(paths: tuple[Path, ...]) -> list[Path]:
 
 
 def _load(rules: tuple[Path, ...]):
-    from .rules import load_rules
+    from .dsl.rules import load_rules
 
     ruleset = load_rules(_rules_paths(rules))
     for finding in ruleset.warnings:
@@ -44,7 +44,7 @@ def _warn(lines: list[str]) -> None:
 
 
 def _load_catalog(path: Path):
-    from .catalog import load_catalog_file
+    from .source.catalog import load_catalog_file
 
     catalog = load_catalog_file(path)
     _warn(catalog.warnings)
@@ -72,9 +72,9 @@ def cli() -> None:
               help="Lowest severity that makes the exit code 1.")
 def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) -> int:
     """Check rules files (default: rules/). Exit 0 clean, 1 on findings, 2 on usage errors."""
+    from .commands.lint import lint as run_lint
     from .diagnostics import format_findings
     from .engine import compile_date
-    from .lint import lint as run_lint
 
     records = _load_catalog(catalog).records if catalog else None
     findings = run_lint(_rules_paths(paths), records, compile_date())
@@ -136,7 +136,7 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
     75 catalog unavailable (fetch failed): the existing config is kept byte for byte.
     """
     from .diagnostics import RinsyncError
-    from .fetch import Redactor
+    from .source.fetch import Redactor
     from .sync import SyncOptions, SyncReport, run_sync
 
     if catalog is not None and catalog != "cache" and not Path(catalog).is_file():
@@ -185,7 +185,7 @@ def _flush_report(report, redactor, dry_run: bool) -> None:
 def _log_to_stderr(redactor, debug: bool, verbose: bool):
     import logging
 
-    from .fetch import RedactingFilter
+    from .source.fetch import RedactingFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter(redactor))
@@ -214,9 +214,9 @@ def _stop_logging(state) -> None:
 @rules_option
 def explain(model_id: str, catalog: Path | None, rules: tuple[Path, ...]) -> int:
     """Show which rules matched MODEL_ID, whether it is kept, and its entry."""
+    from .commands.explain import render_explanation
     from .diagnostics import RinsyncError
     from .engine import Engine, compile_date
-    from .explain import render_explanation
 
     if catalog is None:
         raise click.UsageError("--catalog FILE is required")
@@ -238,7 +238,7 @@ def explain(model_id: str, catalog: Path | None, rules: tuple[Path, ...]) -> int
 @cli.command()
 def functions() -> int:
     """List the JMESPath functions rinsync adds for rules."""
-    from .expr import function_table
+    from .dsl.expr import function_table
 
     rows = function_table()
     width = max(len(signature) for _, signature, _ in rows)
@@ -265,8 +265,8 @@ def test_command(paths: tuple[Path, ...], select: tuple[str, ...], fail_only: bo
 
     Exit 0 when every test passes, 1 on any failure (or a test file that cannot run), 2 on usage errors.
     """
+    from .commands.testing import default_test_paths, render, run_tests
     from .diagnostics import RinsyncError
-    from .testing import default_test_paths, render, run_tests
 
     test_paths = list(paths) or [p for rules_dir in default_rules_paths() for p in default_test_paths(rules_dir)]
     report = run_tests(test_paths, select)
@@ -294,8 +294,8 @@ def models(catalog: Path | None, where: str | None, sort: str, limit: int | None
 
     Exit 0 (also when nothing matches), 1 on an unusable catalog, 2 on a bad --where or option.
     """
+    from .commands.models import SortError, WhereError, parse_sort, render_json, render_table, search
     from .engine import compile_date
-    from .models import SortError, WhereError, parse_sort, render_json, render_table, search
 
     if catalog is None:
         raise click.UsageError("--catalog FILE is required (a saved GET /api/v1/models response, e.g. "
@@ -343,8 +343,8 @@ def verify(proxy_url: str, config: Path, key_env: str, timeout: float) -> int:
     import os
 
     from .diagnostics import RinsyncError
-    from .rules import display_path
-    from .verify import verify as run_verify
+    from .dsl.rules import display_path
+    from .litellm.verify import verify as run_verify
 
     if not config.is_file():
         raise RinsyncError(f"config {display_path(config)} not found (pass --config PATH)", exitcodes.ERROR)

@@ -10,8 +10,8 @@ from typing import Any
 from jmespath import exceptions as jp_errors
 
 from .diagnostics import Finding, RinsyncError, RulesError
-from .expr import Evaluator, truthy
-from .rules import Origin, Override, Rule, Ruleset, merge_patch
+from .dsl.expr import Evaluator, truthy
+from .dsl.rules import Origin, Override, Rule, Ruleset, merge_patch
 
 GENERATED_BY = "rinsync"
 MARKER_KEY = "generated_by"

@@ -49,6 +49,6 @@ def schema_validator(name: str, definition: str | None = None):
 @cache
 def schema_check(name: str, definition: str | None = None):
     """The same schema compiled once to a fast valid/invalid predicate (see fastschema)."""
-    from .fastschema import compile_schema
+    from .dsl.fastschema import compile_schema
 
     return compile_schema(_subschema(name, definition))

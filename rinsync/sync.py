@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import exitcodes
 from .diagnostics import RinsyncError
-from .fetch import CACHE_DIR_NAME, Redactor
+from .source.fetch import CACHE_DIR_NAME, Redactor
 
 log = logging.getLogger("rinsync.sync")
 
@@ -59,7 +59,7 @@ class SyncReport:
 
 
 def _shown(path: Path | str) -> str:
-    from .rules import display_path
+    from .dsl.rules import display_path
 
     return display_path(Path(path))
 
@@ -79,7 +79,7 @@ def _kept(options: SyncOptions) -> str:
     if options.output is not None:
         return "nothing written" if options.output == "-" else f"kept {_shown(options.output)} unchanged"
     if options.include_file is not None:
-        from .include import include_target
+        from .litellm.include import include_target
 
         target = include_target(options.config, options.include_file)
         return f"kept {_shown(options.config)} and {_shown(target)} unchanged"
@@ -88,15 +88,15 @@ def _kept(options: SyncOptions) -> str:
 
 @dataclass
 class _Source:
-    catalog: object  # rinsync.catalog.Catalog
-    fetched: object | None = None  # rinsync.fetch.Fetched, when it came from the network
+    catalog: object  # rinsync.source.catalog.Catalog
+    fetched: object | None = None  # rinsync.source.fetch.Fetched, when it came from the network
     cache: object | None = None
     label: str = ""
 
 
 def _get_catalog(ruleset, options: SyncOptions, redactor: Redactor) -> _Source:
-    from .catalog import CatalogError, load_catalog_file, parse_catalog
-    from .fetch import CatalogCache, FetchError, FetchSettings, fetch_catalog, resolve_api_key
+    from .source.catalog import CatalogError, load_catalog_file, parse_catalog
+    from .source.fetch import CatalogCache, FetchError, FetchSettings, fetch_catalog, resolve_api_key
 
     cache_dir = cache_dir_for(options)
     cache = CatalogCache(cache_dir) if cache_dir else None
@@ -169,7 +169,7 @@ def _store_cache(source: _Source, redactor: Redactor, report: SyncReport) -> Non
 
 
 def _standalone(entries: list[dict], records: list[dict], options: SyncOptions, report: SyncReport) -> None:
-    from .atomic import write_atomic
+    from .files.atomic import write_atomic
     from .output import render_config
 
     text = render_config(entries)
@@ -189,8 +189,8 @@ def _standalone(entries: list[dict], records: list[dict], options: SyncOptions, 
 
 def _merge(entries: list[dict], options: SyncOptions, report: SyncReport, redactor: Redactor,
            on_success=lambda: None) -> None:
-    from .configfile import read_config, render
-    from .state import load_base, state_bytes
+    from .litellm.configfile import read_config, render
+    from .litellm.state import load_base, state_bytes
 
     config = Path(options.config)
     with _locked(options, config):
@@ -228,8 +228,8 @@ class _Replacement:
 def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor, report: SyncReport) -> None:
     """Replace each file in order: every new content is written to a temporary file and validated first,
     so a failed check replaces nothing; then per file: backup, state, rename."""
-    from .atomic import PendingFile, write_atomic
-    from .state import state_path
+    from .files.atomic import PendingFile, write_atomic
+    from .litellm.state import state_path
 
     with contextlib.ExitStack() as stack:
         pending = [stack.enter_context(PendingFile(f.path, f.data)) for f in files]
@@ -249,8 +249,8 @@ def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor
 def _locked(options: SyncOptions, *paths: Path):
     """Hold the lock of every path and remove the temporary files a killed run left. The locks are taken in
     one global order: two runs can never each hold one and wait for the other. A dry run takes no lock."""
-    from .atomic import remove_stale_tmp
-    from .lock import ConfigLock, lock_path
+    from .files.atomic import remove_stale_tmp
+    from .files.lock import ConfigLock, lock_path
 
     with contextlib.ExitStack() as stack:
         if not options.dry_run:
@@ -263,8 +263,8 @@ def _locked(options: SyncOptions, *paths: Path):
 
 
 def _plan(current, entries: list[dict], base, reserved: dict[str, str], report: SyncReport):
-    """The merge plan of ``entries`` into ``current`` against ``base`` (rinsync.state.Base); notes to warnings."""
-    from .configfile import plan_merge
+    """The merge plan of ``entries`` into ``current`` against ``base`` (litellm.state.Base); notes to warnings."""
+    from .litellm.configfile import plan_merge
 
     if base.note and current.generated:
         log.info("merge base: %s", base.note)
@@ -275,7 +275,7 @@ def _plan(current, entries: list[dict], base, reserved: dict[str, str], report: 
 
 def _scan_for_normal_mode(config: Path, existing):
     """Names used by files config.yaml includes win; an included rinsync file means include mode."""
-    from .include import scan_includes
+    from .litellm.include import scan_includes
 
     scan = scan_includes(config, existing.document)
     if scan.generated:
@@ -295,8 +295,8 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
     (one line added as text) or with --migrate (its generated entries move to the include file). The include
     file is replaced first: a run killed in between never leaves config.yaml naming a missing file.
     """
-    from .configfile import ExistingConfig, read_config, render
-    from .include import (
+    from .litellm.configfile import ExistingConfig, read_config, render
+    from .litellm.include import (
         HEADER,
         IncludeEditError,
         absolute,
@@ -306,8 +306,8 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
         same_file,
         scan_includes,
     )
+    from .litellm.state import load_base, state_bytes
     from .output import render_config
-    from .state import load_base, state_bytes
 
     config = Path(options.config)
     target = include_target(config, options.include_file)
@@ -393,8 +393,8 @@ def _config_note(config: Path, created: bool, adds_include: bool, moved: int, en
 
 def _write_state_if_changed(config: Path, entries: list[dict], config_bytes: bytes) -> None:
     """After a sync that leaves ``config`` as it is: its state holds this generation (no write if it already does)."""
-    from .atomic import write_atomic
-    from .state import state_bytes, state_path
+    from .files.atomic import write_atomic
+    from .litellm.state import state_bytes, state_path
 
     path = state_path(config)
     data = state_bytes(config, entries, config_bytes, None)
@@ -406,7 +406,7 @@ def _write_state_if_changed(config: Path, entries: list[dict], config_bytes: byt
 
 def _report_and_gate(report: SyncReport, plan, options: SyncOptions, summary: str, dry_note: str = "") -> bool:
     """Report the plan; refuse on the shrink guard (exit 3); True when this is a dry run and must stop."""
-    from .configfile import check_shrink
+    from .litellm.configfile import check_shrink
 
     report.lines += _plan_lines(plan, options.verbose or options.dry_run)
     refusal = check_shrink(plan, options.max_remove_fraction, options.force)
@@ -451,7 +451,7 @@ BACKUP_STAMP = re.compile(r"^\d{8}T\d{6}\.\d{6}Z$")
 
 def _backup(config: Path, raw: bytes, keep: int) -> None:
     """``<config>.backup`` (the previous file) and ``<config>.backup.<UTC time>``, newest ``keep`` kept; 0600."""
-    from .atomic import write_atomic
+    from .files.atomic import write_atomic
 
     write_atomic(config.with_name(config.name + ".backup"), raw, mode=0o600)
     if keep <= 0:

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from spec_oracle import expected_drop, expected_model_info, expected_name
 
-from rinsync.catalog import load_catalog_file
+from rinsync.dsl.rules import load_rules
 from rinsync.engine import Engine
-from rinsync.rules import load_rules
+from rinsync.source.catalog import load_catalog_file
 from support import CATALOGS, RULES_DIR, SAMPLE_CATALOG
 
 TODAY = dt.date(2026, 11, 24)

@@ -7,9 +7,9 @@ import re
 
 import pytest
 
-from rinsync.catalog import load_catalog_file
+from rinsync.dsl.rules import check_rules, load_rules
 from rinsync.engine import Engine
-from rinsync.rules import check_rules, load_rules
+from rinsync.source.catalog import load_catalog_file
 from support import REPO, RULES_DIR, SAMPLE_CATALOG
 
 DOC = REPO / "docs" / "rules.md"

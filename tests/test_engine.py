@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from rinsync.catalog import normalize_record
 from rinsync.diagnostics import RinsyncError, RulesError
+from rinsync.dsl.rules import load_rules
 from rinsync.engine import Engine, compile_date, is_generated
-from rinsync.rules import load_rules
+from rinsync.source.catalog import normalize_record
 
 TODAY = dt.date(2026, 11, 24)
 

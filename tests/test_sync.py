@@ -22,8 +22,8 @@ from helpers_sync import (
 )
 
 from rinsync.engine import is_generated
-from rinsync.lock import ConfigLock
-from rinsync.state import state_path
+from rinsync.files.lock import ConfigLock
+from rinsync.litellm.state import state_path
 
 CATALOGS = sorted(CATALOG_DIR.glob("openrouter-models-*.json"))
 

@@ -1,0 +1,34 @@
+"""Human-readable account of what the rules did with one model (``rinsync explain``)."""
+
+from __future__ import annotations
+
+from ..engine import Decision, Engine
+from ..output import dump_yaml
+
+
+def render_explanation(engine: Engine, decision: Decision) -> str:
+    lines = [f"model: {decision.model_id}"]
+    by = decision.decided_by
+    if decision.kept:
+        how = f"included by rule '{by.id}' ({by.origin})" if by else "kept (no rule excluded it)"
+        lines.append(f"verdict: KEPT - {how}")
+    else:
+        where = f" ({by.origin})" if by else ""
+        lines.append(f"verdict: DROPPED - {decision.dropped_reason}{where}")
+    lines.append("rules matched:" if decision.matches else "rules matched: none")
+    for match in decision.matches:
+        rule = match.rule
+        effect = "exception fired, rule ignored" if match.excepted else rule.action
+        lines.append(f"  - {rule.id} ({effect}) at {rule.origin}")
+    lines.append("overrides matched:" if decision.overrides else "overrides matched: none")
+    for override in decision.overrides:
+        lines.append(f"  - {override.id} at {override.origin}")
+    lines.extend(f"note: {note}" for note in decision.notes)
+    if decision.entry:
+        lines.append("entry:")
+        entry = decision.entry
+    else:
+        lines.append("entry it would have had if kept:")
+        entry = engine.build_entry(decision.record, Decision(decision.record, overrides=decision.overrides))
+    lines.extend("  " + line for line in dump_yaml([entry]).rstrip("\n").splitlines())
+    return "\n".join(lines)

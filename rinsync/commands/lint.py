@@ -1,0 +1,72 @@
+"""``rinsync lint``: rules findings, plus warnings from trying the rules on a catalog."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..diagnostics import Finding, RulesError
+from ..dsl.rules import Origin, Ruleset, check_rules
+
+if TYPE_CHECKING:
+    pass
+
+
+def _at(origin: Origin, code: str, message: str, hint: str | None = None) -> Finding:
+    return Finding(origin.file, origin.line, origin.col, code, message, "warning", hint)
+
+
+def lint(paths: list[Path], catalog_records: list[dict] | None = None, today=None) -> list[Finding]:
+    """All findings for the rules at ``paths``; with a catalog, also dead rules and name collisions."""
+    ruleset, findings = check_rules(paths)
+    if catalog_records is None or any(f.severity == "error" for f in findings):
+        return findings
+    return sorted(findings + catalog_findings(ruleset, catalog_records, today))
+
+
+def catalog_findings(ruleset: Ruleset, records: list[dict], today) -> list[Finding]:
+    """Warnings: rules or overrides that match nothing, exceptions that never fire, name collisions."""
+    from ..engine import Engine
+
+    engine = Engine(ruleset, today)
+    rule_hits: dict[str, int] = defaultdict(int)
+    except_hits: dict[tuple[str, int], int] = defaultdict(int)
+    override_hits: dict[str, int] = defaultdict(int)
+    names: dict[str, list[str]] = defaultdict(list)
+    try:
+        for record in records:
+            decision = engine.decide(record)
+            for match in decision.matches:
+                rule_hits[match.rule.id] += 1
+                for index in range(len(match.rule.excepts)):
+                    if engine.exception_fires(match.rule, index, record):
+                        except_hits[(match.rule.id, index)] += 1
+            for override in decision.overrides:
+                override_hits[override.id] += 1
+            if decision.entry:
+                names[decision.entry["model_name"]].append(record["id"])
+    except RulesError as exc:
+        return exc.findings
+    findings = []
+    for rule in ruleset.rules:
+        if not rule_hits[rule.id]:
+            findings.append(_at(rule.origin, "rule-matches-nothing",
+                                f"rule '{rule.id}' matches no model of the catalog ({len(records)} models)",
+                                "check field names and values with 'rinsync models --where'"))
+            continue
+        for index, origin in enumerate(rule.except_origins):
+            if not except_hits[(rule.id, index)]:
+                findings.append(_at(origin, "exception-never-fires",
+                                    f"this exception of rule '{rule.id}' keeps no model of the catalog"))
+    for override in ruleset.overrides:
+        if not override_hits[override.id]:
+            findings.append(_at(override.origin, "override-matches-nothing",
+                                f"override '{override.id}' matches no kept or dropped model of the catalog"))
+    name_origin = ruleset.name_origin or Origin(ruleset.files[0] if ruleset.files else "rules", 1, 1)
+    for name, ids in sorted(names.items()):
+        if len(ids) > 1:
+            findings.append(_at(name_origin, "name-collision",
+                                f"model name '{name}' is produced for {', '.join(sorted(ids))}",
+                                "add an override with its own 'name', or an exclude rule"))
+    return findings

@@ -1,0 +1,1 @@
+"""The rules language: YAML with positions, JSON Schema validation, JMESPath expressions, name templates."""

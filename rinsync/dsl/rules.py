@@ -1,0 +1,275 @@
+"""Load rules files: read, validate, check expressions and templates, merge into one Ruleset."""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..diagnostics import Finding, RulesError
+from .expr import check as check_expression
+from .schema import validate_rules
+from .template import Template, TemplateError
+from .yamlsource import SourceMap, load_yaml, read_text
+
+SUPPORTED_VERSION = 1
+DEFAULT_NAME = "openrouter/{id|replace('/', '-')|replace(':', '-')}"
+RULE_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where something was written: file, line, column."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass
+class Rule:
+    id: str
+    action: str  # "include" | "exclude"
+    expression: str
+    excepts: list[str]
+    description: str
+    origin: Origin
+    except_origins: list[Origin] = field(default_factory=list)
+
+
+@dataclass
+class Override:
+    id: str
+    when: str
+    name: Template | None
+    litellm_params: dict
+    model_info: dict
+    description: str
+    origin: Origin
+
+
+@dataclass
+class Capability:
+    key: str
+    expression: str
+    origin: Origin
+
+
+@dataclass
+class Ruleset:
+    files: list[str] = field(default_factory=list)
+    source: dict = field(default_factory=dict)
+    default_action: str = "include"
+    rules: list[Rule] = field(default_factory=list)
+    name: Template = field(default_factory=lambda: Template(DEFAULT_NAME))
+    name_origin: Origin | None = None
+    defaults: dict = field(default_factory=lambda: {"litellm_params": {}, "model_info": {}})
+    capabilities: dict[str, Capability] = field(default_factory=dict)
+    overrides: list[Override] = field(default_factory=list)
+    collisions: str = "error"
+    warnings: list[Finding] = field(default_factory=list)
+
+
+def display_path(path: Path) -> str:
+    """A path as users typed it: relative to the working directory when below it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if relative.startswith("..") else relative
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Rules files named, or found directly in named directories, in name order per directory."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in RULE_SUFFIXES and p.is_file()))
+        else:
+            files.append(path)
+    return files
+
+
+def merge_patch(base: dict, patch: dict) -> dict:
+    """RFC 7386 merge: patch keys win, nested mappings merge, ``null`` removes a key."""
+    result = dict(base)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict):
+            result[key] = merge_patch(result[key] if isinstance(result.get(key), dict) else {}, value)
+        elif isinstance(value, list):
+            result[key] = copy.deepcopy(value)
+        else:
+            result[key] = value
+    return result
+
+
+class _FileChecker:
+    """Checks one validated rules document and adds it to the Ruleset being built."""
+
+    def __init__(self, ruleset: Ruleset, source: SourceMap, rule_ids: dict[str, Origin]):
+        self.ruleset = ruleset
+        self.source = source
+        self.rule_ids = rule_ids
+        self.findings: list[Finding] = []
+
+    def origin(self, path: tuple) -> Origin:
+        line, col = self.source.where(path)
+        return Origin(self.source.file, line, col)
+
+    def expression(self, path: tuple, text: str) -> bool:
+        problem = check_expression(text)
+        if problem is None:
+            return True
+        line, col = self.source.scalar_position(path, problem.offset)
+        self.findings.append(Finding(self.source.file, line, col, problem.code, problem.message,
+                                     hint=problem.hint))
+        return False
+
+    def template(self, path: tuple, text: str) -> Template | None:
+        try:
+            return Template(text)
+        except TemplateError as exc:
+            line, col = self.source.scalar_position(path, exc.offset)
+            self.findings.append(Finding(self.source.file, line, col, exc.code, exc.message, hint=exc.hint))
+            return None
+
+    def literal_secrets(self, path: tuple, params: dict) -> None:
+        """Warn about API keys written into rules: they belong in the environment."""
+        for key, value in params.items():
+            if ("key" in key.lower() or "token" in key.lower() or "secret" in key.lower()) and \
+                    isinstance(value, str) and value and not value.startswith("os.environ/"):
+                line, col = self.source.where(path + (key,))
+                self.findings.append(Finding(self.source.file, line, col, "literal-secret",
+                                             f"'{key}' holds a literal value; it would be copied into every "
+                                             "generated entry and every backup", "warning",
+                                             "write os.environ/NAME and set NAME in the proxy's environment"))
+
+    def add(self, data: dict) -> None:
+        rs = self.ruleset
+        if "source" in data:
+            rs.source = merge_patch(rs.source, data["source"])
+        rs.default_action = data.get("default_action", rs.default_action)
+        rs.collisions = data.get("collisions", rs.collisions)
+        if "name" in data:
+            template = self.template(("name",), data["name"])
+            if template:
+                rs.name, rs.name_origin = template, self.origin(("name",))
+        for part in ("litellm_params", "model_info"):
+            patch = (data.get("defaults") or {}).get(part)
+            if patch:
+                rs.defaults[part] = merge_patch(rs.defaults[part], patch)
+        self.literal_secrets(("defaults", "litellm_params"), (data.get("defaults") or {}).get("litellm_params") or {})
+        for key, text in (data.get("capabilities") or {}).items():
+            path = ("capabilities", key)
+            if self.expression(path, text):
+                rs.capabilities[key] = Capability(key, text, self.origin(path))
+        for index, raw in enumerate(data.get("rules") or []):
+            self._rule(index, raw)
+        for index, raw in enumerate(data.get("overrides") or []):
+            self._override(index, raw)
+
+    def _unique_id(self, path: tuple, rule_id: str) -> None:
+        here = self.origin(path)
+        first = self.rule_ids.get(rule_id)
+        if first:
+            self.findings.append(Finding(here.file, here.line, here.col, "duplicate-rule-id",
+                                         f"rule id '{rule_id}' is already used at {first}",
+                                         hint="give every rule and override its own id"))
+        else:
+            self.rule_ids[rule_id] = here
+
+    def _rule(self, index: int, raw: dict) -> None:
+        path = ("rules", index)
+        self._unique_id(path + ("id",), raw["id"])
+        action = "include" if "include" in raw else "exclude"
+        ok = self.expression(path + (action,), raw[action])
+        excepts = raw.get("except", [])
+        excepts = [excepts] if isinstance(excepts, str) else list(excepts)
+        except_paths = [path + ("except",)] if isinstance(raw.get("except"), str) else [
+            path + ("except", i) for i in range(len(excepts))]
+        for except_path, text in zip(except_paths, excepts):
+            ok = self.expression(except_path, text) and ok
+        if ok:
+            self.ruleset.rules.append(Rule(raw["id"], action, raw[action], excepts, raw.get("description", ""),
+                                           self.origin(path + (action,)),
+                                           [self.origin(p) for p in except_paths]))
+
+    def _override(self, index: int, raw: dict) -> None:
+        path = ("overrides", index)
+        self.literal_secrets(path + ("litellm_params",), raw.get("litellm_params") or {})
+        override_id = raw.get("id") or f"override-{len(self.ruleset.overrides) + 1}"
+        if "id" in raw:
+            self._unique_id(path + ("id",), raw["id"])
+        ok = self.expression(path + ("when",), raw["when"])
+        template = None
+        if "name" in raw:
+            template = self.template(path + ("name",), raw["name"])
+            ok = ok and template is not None
+        if ok:
+            self.ruleset.overrides.append(Override(
+                override_id, raw["when"], template, raw.get("litellm_params") or {},
+                raw.get("model_info") or {}, raw.get("description", ""), self.origin(path + ("when",))))
+
+
+def check_rules(paths: list[Path]) -> tuple[Ruleset, list[Finding]]:
+    """Load every rules file; return the merged Ruleset and all findings (errors block use)."""
+    ruleset = Ruleset()
+    findings: list[Finding] = []
+    rule_ids: dict[str, Origin] = {}
+    files = expand_paths(paths)
+    if not files:
+        shown = ", ".join(display_path(p) for p in paths)
+        findings.append(Finding(shown, 1, 1, "no-rules", "no rules files (*.yaml) found",
+                                hint="pass a rules directory or file, e.g. rules/"))
+    for path in files:
+        display = display_path(path)
+        ruleset.files.append(display)
+        text, problems = read_text(path, display)
+        if text is None:
+            findings.extend(problems)
+            continue
+        loaded = load_yaml(text, display)
+        findings.extend(loaded.findings)
+        if loaded.data is None:
+            continue
+        version_problem = _version_problem(loaded.data, loaded.source)
+        if version_problem:
+            findings.append(version_problem)
+            continue
+        schema_findings = validate_rules(loaded.data, loaded.source)
+        findings.extend(schema_findings)
+        if schema_findings:
+            continue
+        checker = _FileChecker(ruleset, loaded.source, rule_ids)
+        checker.add(loaded.data)
+        findings.extend(checker.findings)
+    return ruleset, sorted(set(findings))
+
+
+def _version_problem(data: Any, source: SourceMap) -> Finding | None:
+    if not isinstance(data, dict):
+        return source.finding((), "schema-type", "a rules file must be a mapping with 'version: 1' first")
+    if "version" not in data:
+        return source.finding((), "version", "missing 'version' (every rules file starts with 'version: 1')",
+                              hint="add 'version: 1' at the top")
+    if data["version"] != SUPPORTED_VERSION:
+        return source.finding(("version",), "version",
+                              f"unsupported rules version {data['version']!r}; this rinsync reads version 1",
+                              hint="upgrade rinsync or rewrite the file for version 1")
+    return None
+
+
+def load_rules(paths: list[Path]) -> Ruleset:
+    """The merged Ruleset, or RulesError with every error found."""
+    ruleset, findings = check_rules(paths)
+    if any(f.severity == "error" for f in findings):
+        raise RulesError(findings)
+    ruleset.warnings = findings
+    return ruleset

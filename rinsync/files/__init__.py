@@ -1,0 +1,1 @@
+"""Safe file handling: atomic replacement and the sync lock."""

@@ -1,0 +1,403 @@
+"""Fetch OpenRouter's live catalog: timeouts, bounded retries, conditional requests, an optional bearer token.
+
+Every message this module produces goes through :class:`Redactor`, and no message is built from a
+requests exception's text or from request headers: those can embed URLs with credentials or the
+``Authorization`` header. The API key is never written to the cache, a log or an exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from .. import __version__, exitcodes
+from ..diagnostics import RinsyncError
+
+DEFAULT_URL = "https://openrouter.ai/api/v1/models"
+DEFAULT_KEY_ENV = "OPENROUTER_API_KEY"
+MAX_BYTES = 64 * 1024 * 1024  # a catalog is ~2 MB; anything near this is not a catalog
+CACHE_DIR_NAME = ".rinsync-cache"
+
+log = logging.getLogger("rinsync.fetch")
+
+
+class FetchError(RinsyncError):
+    """The catalog could not be fetched (network, HTTP status, bad body): exit 75, config kept."""
+
+    def __init__(self, url: str, reason: str):
+        super().__init__(f"{url}: {reason}", exitcodes.TEMPFAIL)
+        self.url = url
+        self.reason = reason
+
+
+class Redactor:
+    """Replaces known secrets in any text with ``***``."""
+
+    def __init__(self, secrets: list[str | None] | None = None):
+        self.secrets: list[str] = []
+        for secret in secrets or []:
+            self.add(secret)
+
+    def add(self, secret: str | None) -> None:
+        if secret and len(secret) >= 4 and secret not in self.secrets:
+            self.secrets.append(secret)
+            self.secrets.sort(key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def contains_secret(self, data: bytes | str) -> bool:
+        if isinstance(data, bytes):
+            return any(s.encode("utf-8") in data for s in self.secrets)
+        return any(s in data for s in self.secrets)
+
+
+class RedactingFilter(logging.Filter):
+    """Logging filter that renders the message with secrets removed (for ``-v`` / ``--debug``)."""
+
+    def __init__(self, redactor: Redactor):
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redactor(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+@dataclass
+class FetchSettings:
+    url: str = DEFAULT_URL
+    params: dict = field(default_factory=dict)
+    api_key_env: str = DEFAULT_KEY_ENV
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 1.0  # first wait between retries; doubles each retry
+    max_wait: float = 30.0  # cap on any single wait, including a server's Retry-After
+
+    @classmethod
+    def from_source(cls, source: dict, url_override: str | None = None,
+                    environ: dict | None = None) -> FetchSettings:
+        """Settings from the rules' ``source:`` block; ``url_override`` replaces the URL (mirrors, tests)."""
+        environ = os.environ if environ is None else environ
+        timeout = source.get("timeout") or {}
+        settings = cls(url=source.get("url") or DEFAULT_URL, params=dict(source.get("params") or {}),
+                       api_key_env=source.get("api_key_env") or DEFAULT_KEY_ENV,
+                       connect_timeout=float(timeout.get("connect", 5)), read_timeout=float(timeout.get("read", 30)),
+                       retries=int(source.get("retries", 3)))
+        if url_override:
+            parts = urlsplit(url_override)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise RinsyncError(f"source URL {display_url(url_override)!r} must start with http:// or https://",
+                                   exitcodes.USAGE)
+            settings.url = url_override
+        settings.backoff = _env_float(environ, "RINSYNC_RETRY_BACKOFF", settings.backoff)
+        settings.max_wait = _env_float(environ, "RINSYNC_RETRY_MAX_WAIT", settings.max_wait)
+        return settings
+
+    def request_url(self) -> str:
+        """The URL with the query parameters, as sent (the cache is keyed on it)."""
+        if not self.params:
+            return self.url
+        parts = urlsplit(self.url)
+        extra = urlencode({k: _param(v) for k, v in self.params.items()})
+        query = f"{parts.query}&{extra}" if parts.query else extra
+        return urlunsplit(parts._replace(query=query))
+
+
+def _param(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
+def _env_float(environ: dict, name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RinsyncError(f"{name}={raw!r} is not a number of seconds", exitcodes.USAGE) from None
+    if value < 0:
+        raise RinsyncError(f"{name} must not be negative", exitcodes.USAGE)
+    return value
+
+
+def display_url(url: str) -> str:
+    """``scheme://host[:port]/path`` only: never credentials or query strings in messages."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        return "<invalid URL>"
+
+
+def _cache_key(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+def may_send_key(url: str) -> bool:
+    """The bearer token goes only over HTTPS, or plain HTTP to this machine (a local mirror or test)."""
+    import ipaddress
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = parts.hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_api_key(name: str, env_file: Path | None, environ: dict | None = None) -> tuple[str | None, str]:
+    """The key from the environment, else from ``env_file`` (python-dotenv); and where it came from."""
+    environ = os.environ if environ is None else environ
+    value = environ.get(name, "").strip()
+    if value:
+        return value, f"${name}"
+    if env_file is not None and env_file.is_file():
+        from dotenv import dotenv_values
+
+        try:
+            value = (dotenv_values(env_file).get(name) or "").strip()
+        except (OSError, UnicodeDecodeError):
+            raise RinsyncError(f"cannot read {env_file}", exitcodes.ERROR) from None
+        if value:
+            return value, f"{name} in {env_file}"
+    return None, "none"
+
+
+# --------------------------------------------------------------------------- cache
+
+
+class CatalogCache:
+    """The last good catalog and its validators (ETag / Last-Modified), in ``directory``.
+
+    ``catalog.json`` holds the response body exactly as received; ``catalog.meta.json`` the URL it came
+    from (without credentials), the validators and the body's SHA-256, so a half-updated pair is ignored.
+    Both are written atomically with mode 0600. Nothing in either file comes from request headers.
+    """
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+        self.payload_path = self.directory / "catalog.json"
+        self.meta_path = self.directory / "catalog.meta.json"
+
+    def load(self) -> tuple[bytes, dict] | None:
+        import hashlib
+        try:
+            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+            payload = self.payload_path.read_bytes()
+        except (OSError, ValueError):
+            return None
+        if not isinstance(meta, dict) or meta.get("sha256") != hashlib.sha256(payload).hexdigest():
+            return None
+        return payload, meta
+
+    def validators(self, url: str) -> dict[str, str]:
+        """Conditional-request headers when the cached body came from the same URL."""
+        return _validators(self.load(), url)
+
+    def store(self, fetched: Fetched, redactor: Redactor | None = None) -> bool:
+        """Write the body and its meta; False (nothing written) when either holds a secret ``redactor`` knows."""
+        import hashlib
+
+        from ..files.atomic import write_atomic
+
+        meta = {"url": _cache_key(fetched.request_url), "etag": fetched.etag, "last_modified": fetched.last_modified,
+                "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "sha256": hashlib.sha256(fetched.payload).hexdigest()}
+        if redactor is not None and (redactor.contains_secret(fetched.payload)
+                                     or redactor.contains_secret(" ".join(v for v in meta.values() if v))):
+            return False
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):
+            os.chmod(self.directory, 0o700)
+        write_atomic(self.payload_path, fetched.payload, mode=0o600)
+        write_atomic(self.meta_path, (json.dumps(meta, indent=2) + "\n").encode(), mode=0o600)
+        return True
+
+
+def _validators(cached: tuple[bytes, dict] | None, url: str) -> dict[str, str]:
+    if cached is None or cached[1].get("url") != _cache_key(url):
+        return {}
+    meta = cached[1]
+    headers = {}
+    if isinstance(meta.get("etag"), str):
+        headers["If-None-Match"] = meta["etag"]
+    if isinstance(meta.get("last_modified"), str):
+        headers["If-Modified-Since"] = meta["last_modified"]
+    return headers
+
+
+# --------------------------------------------------------------------------- fetch
+
+
+@dataclass
+class Fetched:
+    payload: bytes
+    url: str  # for messages (no query, no credentials)
+    request_url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False  # 304: payload is the cached body
+    attempts: int = 1
+    status: int = 200
+
+
+def fetch_catalog(settings: FetchSettings, api_key: str | None = None, cache: CatalogCache | None = None,
+                  redactor: Redactor | None = None, sleep=time.sleep) -> Fetched:
+    """GET the catalog. Raises FetchError (exit 75) with a one-line, secret-free reason."""
+    import requests
+
+    redactor = redactor or Redactor()
+    redactor.add(api_key)
+    url = settings.request_url()
+    shown = display_url(settings.url)
+    headers = {"Accept": "application/json", "User-Agent": f"rinsync/{__version__}"}
+    if api_key:
+        if may_send_key(url):
+            headers["Authorization"] = f"Bearer {api_key}"
+        else:
+            log.warning("not sending the API key over plain HTTP to %s", shown)
+    cached = cache.load() if cache else None  # a 304 confirms this very body: it is not read again
+    conditional = _validators(cached, url)
+    headers.update(conditional)
+    attempts = settings.retries + 1
+    timeout = (settings.connect_timeout, settings.read_timeout)
+    with requests.Session() as session:
+        for attempt in range(1, attempts + 1):
+            log.debug("GET %s (attempt %d/%d%s%s)", shown, attempt, attempts,
+                      ", bearer token" if "Authorization" in headers else "",
+                      ", conditional" if conditional else "")
+            try:
+                response = session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=True)
+            except Exception as exc:  # noqa: BLE001 - every failure to fetch is a failed fetch
+                raise FetchError(shown, redactor(_network_reason(exc, settings))) from None
+            try:
+                status = response.status_code
+                log.debug("HTTP %d from %s", status, shown)
+                if status == 304 and conditional:
+                    payload, meta = cached
+                    return Fetched(payload, shown, url, meta.get("etag"), meta.get("last_modified"),
+                                   not_modified=True, attempts=attempt, status=304)
+                if status == 200:
+                    payload = _read_body(response, settings, shown, redactor)
+                    return Fetched(payload, shown, url, _header(response, "ETag"), _header(response, "Last-Modified"),
+                                   attempts=attempt, status=200)
+                reason = f"HTTP {status}" + (f" {response.reason}" if isinstance(response.reason, str) else "")
+                if (status == 429 or status >= 500) and attempt < attempts:
+                    wait = _retry_wait(response, settings, attempt)
+                    log.info("%s from %s; retry %d/%d in %.1fs", reason, shown, attempt, settings.retries, wait)
+                    sleep(wait)
+                    continue
+                if attempt > 1:
+                    reason += f" after {attempt - 1} retr{'y' if attempt == 2 else 'ies'}"
+                if status in (401, 403):
+                    reason += f" (check {settings.api_key_env}; the catalog is public, so it can also be unset)"
+                raise FetchError(shown, redactor(reason))
+            finally:
+                response.close()
+    raise AssertionError("unreachable")
+
+
+def _header(response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value if isinstance(value, str) and value and len(value) < 512 else None
+
+
+def _read_body(response, settings: FetchSettings, shown: str, redactor: Redactor) -> bytes:
+    """The body, bounded in size and total time; a connection cut mid-body is a failed fetch."""
+    deadline = time.monotonic() + settings.connect_timeout + 3 * settings.read_timeout
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(chunk_size=65536):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BYTES:
+                raise FetchError(shown, f"response larger than {MAX_BYTES // (1024 * 1024)} MiB")
+            if time.monotonic() > deadline:
+                raise FetchError(shown, "response too slow (gave up while reading the body)")
+    except FetchError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise FetchError(shown, redactor(_network_reason(exc, settings))) from None
+    return b"".join(chunks)
+
+
+def _retry_wait(response, settings: FetchSettings, attempt: int) -> float:
+    """Retry-After (seconds or HTTP date) when the server sends one, else exponential backoff; capped."""
+    import email.utils
+    import random
+    raw = response.headers.get("Retry-After")
+    wait: float | None = None
+    if raw:
+        raw = raw.strip()
+        if raw.isdigit():
+            wait = float(raw)
+        else:
+            with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
+                when = email.utils.parsedate_to_datetime(raw)
+                wait = max(0.0, when.timestamp() - time.time())
+    if wait is None:
+        wait = settings.backoff * (2 ** (attempt - 1))
+        wait += random.uniform(0, settings.backoff / 4)
+    return max(0.0, min(wait, settings.max_wait))
+
+
+def _network_reason(exc: BaseException, settings: FetchSettings) -> str:
+    """A short reason built from the exception's type only (its text can hold URLs and credentials)."""
+    import requests
+
+    chain = [exc]
+    while chain[-1].__context__ is not None and len(chain) < 10:
+        chain.append(chain[-1].__context__)
+    names = " ".join(type(e).__name__ for e in chain)
+    texts = " ".join(str(e) for e in chain)  # only searched, never shown
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"connect timeout after {settings.connect_timeout:g}s"
+    if isinstance(exc, requests.exceptions.ReadTimeout) or "ReadTimeout" in names:
+        return f"read timeout after {settings.read_timeout:g}s"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS error (certificate or handshake)"
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return "too many redirects"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError) or "IncompleteRead" in texts \
+            or "ProtocolError" in names:
+        return "connection broken while reading the response"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        if "NameResolutionError" in names or "Name or service not known" in texts \
+                or "nodename nor servname" in texts or "Temporary failure in name resolution" in texts \
+                or "No address associated" in texts:
+            return f"DNS lookup failed for {urlsplit(settings.url).hostname}"
+        if "refused" in texts.lower():
+            return "connection refused"
+        if "unreachable" in texts.lower():
+            return "network unreachable"
+        return "connection failed"
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema)):
+        return "invalid URL"
+    return f"request failed ({type(exc).__name__})"
