@@ -15,6 +15,16 @@ from . import __version__, exitcodes
 FORMATS = ("text", "json", "github")
 
 
+class FiniteFloat(click.FloatRange):
+    """``click.FloatRange`` that also refuses ``nan`` and ``inf`` (usage errors, exit 2): nan passes any bound."""
+
+    def convert(self, value, param, ctx):
+        number = click.FLOAT.convert(value, param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
 def default_rules_paths() -> list[Path]:
     """``./rules`` when it exists, else the rules shipped with rinsync."""
     local = Path("rules")
@@ -112,7 +122,7 @@ def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) 
                    "(default: ./.env if present).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (added, removed, changed fields); write nothing.")
 @click.option("--force", is_flag=True, help="Apply even when the shrink guard would refuse.")
-@click.option("--max-remove-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--max-remove-fraction", type=FiniteFloat(0, 1), default=0.5, show_default=True,
               envvar="RINSYNC_MAX_REMOVE_FRACTION",
               help="Refuse (exit 3) when more than this fraction of the generated models would be removed.")
 @click.option("--validate-cmd", metavar="CMD", envvar="RINSYNC_VALIDATE_CMD",
@@ -120,7 +130,7 @@ def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) 
                    "Non-zero exit: old config kept, exit 4.")
 @click.option("--backups", type=click.IntRange(min=0), default=5, show_default=True,
               help="Timestamped backups to keep besides CONFIG.backup.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60, show_default=True,
+@click.option("--lock-timeout", type=FiniteFloat(min=0), default=60, show_default=True,
               help="Seconds to wait for another sync of the same config (then exit 75).")
 @click.option("--verbose", "-v", is_flag=True, help="Per-model lines and fetch progress.")
 @click.option("--debug", is_flag=True, help="Also HTTP details (the API key is never shown).")
@@ -328,7 +338,7 @@ def models(catalog: Path | None, where: str | None, sort: str, limit: int | None
               help="The LiteLLM config the proxy should serve.")
 @click.option("--key-env", default="LITELLM_MASTER_KEY", show_default=True, metavar="NAME",
               help="Environment variable holding the proxy's key (sent as a bearer token, never printed).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=10, show_default=True,
+@click.option("--timeout", type=FiniteFloat(min=0.1), default=10, show_default=True,
               help="Seconds to wait for each answer of the proxy.")
 def verify(proxy_url: str, config: Path, key_env: str, timeout: float) -> int:
     """Check that a running proxy serves exactly CONFIG's models, with the capabilities rinsync compiled.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,7 +136,8 @@ class Engine:
         self._clamp_max_tokens(record, params, decision)
         info[MARKER_KEY] = GENERATED_BY
         info[SOURCE_ID_KEY] = model_id
-        return {"model_name": template.render(record), "litellm_params": params, "model_info": info}
+        return {"model_name": _checked_name(template.render(record), model_id, template.source),
+                "litellm_params": params, "model_info": info}
 
     @staticmethod
     def _clamp_max_tokens(record: dict, params: dict, decision: Decision) -> None:
@@ -174,3 +176,21 @@ class Engine:
                 loser.kept = False
                 loser.entry = None
                 loser.dropped_reason = f"name '{name}' already used by '{group[0].model_id}'"
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _checked_name(name: str, model_id: str, template: str) -> str:
+    """A rendered ``model_name`` that LiteLLM and a log line can carry: not empty, no control characters."""
+    problem = None
+    if not name.strip():
+        problem = "an empty model_name"
+    elif _CONTROL.search(name):
+        shown = name.encode("unicode_escape").decode("ascii")
+        problem = f"a model_name with control characters ('{shown}')"
+    if problem is None:
+        return name
+    raise RinsyncError(f"the name template {template!r} renders {problem} for model "
+                       f"'{model_id.encode('unicode_escape').decode('ascii')}'; give it an override with its own "
+                       "'name', or exclude it", 1)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 import jmespath
@@ -47,11 +45,6 @@ def split_id(model_id: str) -> tuple[str, str, str]:
         provider, model = "", model_id
     variant = model_id.rpartition(":")[2] if ":" in model_id else ""
     return provider, model, variant
-
-
-@lru_cache(maxsize=256)
-def _regex(pattern: str) -> re.Pattern:
-    return re.compile(pattern)
 
 
 def _to_date(value: Any) -> _dt.date | None:
@@ -99,13 +92,15 @@ class RinsyncFunctions(jp_functions.Functions):
 
     @jp_functions.signature({"types": ["string", "null"]}, {"types": ["string"]})
     def _func_regex_match(self, value, pattern):
-        """True when the regular expression (Python syntax) matches anywhere in the string."""
+        """True when the regular expression (RE2 syntax: no lookaround) matches anywhere in the string."""
+        from .regex import RegexProblem, search
+
         if value is None:
             return False
         try:
-            return _regex(pattern).search(value) is not None
-        except re.error as exc:
-            raise jp_errors.JMESPathError(f"invalid regular expression {pattern!r}: {exc}") from exc
+            return search(pattern, value)
+        except RegexProblem as exc:
+            raise jp_errors.JMESPathError(exc.message) from None
 
     @jp_functions.signature({"types": ["string", "null"]})
     def _func_lower(self, value):
@@ -184,7 +179,19 @@ def check(expression: str) -> ExprProblem | None:
                            "see https://jmespath.org/specification.html")
     except jp_errors.JMESPathError as exc:
         return ExprProblem(0, "jmespath-syntax", str(exc).splitlines()[0])
-    return _check_functions(parsed.parsed, expression)
+    return _check_functions(parsed.parsed, expression) or _check_growth(parsed.parsed)
+
+
+def _check_growth(tree: dict) -> ExprProblem | None:
+    from ..limits import MAX_EXPRESSION_GROWTH
+    from .exprcost import growth
+
+    _, peak = growth(tree)
+    if peak <= MAX_EXPRESSION_GROWTH:
+        return None
+    return ExprProblem(0, "jmespath-growth", f"the expression can multiply a record's size by up to {peak:,} "
+                       f"(limit {MAX_EXPRESSION_GROWTH:,}): its work cannot be bounded",
+                       "do not pipe multi-selects such as [@, @] into each other")
 
 
 def _clamp(position: int | None, expression: str) -> int:
@@ -237,10 +244,14 @@ def _check_functions(tree: dict, expression: str) -> ExprProblem | None:
         if name == "regex_match" and argc == 2 and node["children"][1].get("type") == "literal":
             pattern = node["children"][1]["value"]
             if isinstance(pattern, str):
+                from .regex import RegexProblem, compile_pattern
+
                 try:
-                    re.compile(pattern)
-                except re.error as exc:
-                    return ExprProblem(where, "regex-syntax", f"invalid regular expression {pattern!r}: {exc}")
+                    compile_pattern(pattern)
+                except RegexProblem as exc:
+                    return ExprProblem(where, "regex-unbounded" if exc.unbounded else "regex-syntax", exc.message,
+                                       "rewrite it without lookaround or backreferences (RE2 syntax)"
+                                       if exc.unbounded else None)
     return None
 
 

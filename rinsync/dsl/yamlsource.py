@@ -9,6 +9,9 @@ from typing import Any
 import yaml
 
 from ..diagnostics import Finding
+from ..limits import MAX_YAML_BYTES, read_regular
+from ..yamlguard import YamlLimitError
+from ..yamlguard import check as check_bounds
 
 try:  # libyaml's C composer when present
     _Loader: type = yaml.CSafeLoader
@@ -158,7 +161,7 @@ class LoadedYaml:
 def read_text(path: Path, display: str) -> tuple[str | None, list[Finding]]:
     """Read a file as UTF-8 text; binary or undecodable files give a finding."""
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_YAML_BYTES)
     except OSError as exc:
         return None, [Finding(display, 1, 1, "unreadable", f"cannot read file: {exc.strerror}")]
     if b"\x00" in raw:
@@ -175,6 +178,16 @@ def read_text(path: Path, display: str) -> tuple[str | None, list[Finding]]:
 
 def load_yaml(text: str, display: str) -> LoadedYaml:
     """Parse one YAML document with positions; syntax errors become findings."""
+    try:
+        check_bounds(text)
+    except YamlLimitError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return LoadedYaml(None, SourceMap(display), [
+            Finding(display, line, col, "yaml-limit", f"refused: {exc.problem}",
+                    hint="write the values out instead of nesting aliases (docs/security.md)")])
+    except yaml.YAMLError:
+        pass  # the syntax error is reported below, with its position
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:

@@ -21,7 +21,9 @@ import yaml
 from .. import exitcodes
 from ..diagnostics import RinsyncError
 from ..engine import GENERATED_BY, MARKER_KEY, SOURCE_ID_KEY, is_generated
+from ..limits import MAX_YAML_BYTES, ReadRefused, read_regular
 from ..output import dump_yaml
+from ..yamlguard import YamlLimitError, safe_load
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MISSING: Any = object()
@@ -50,13 +52,17 @@ def read_config(path: Path) -> ExistingConfig:
     path = Path(path)
     shown = display_path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MAX_YAML_BYTES)
     except FileNotFoundError:
         return ExistingConfig(path, None, {}, [])
+    except ReadRefused as exc:
+        raise RinsyncError(f"refusing to read {shown}: {exc.reason}; nothing written", exitcodes.ERROR) from None
     except OSError as exc:
         raise RinsyncError(f"cannot read {shown}: {exc.strerror or exc}; nothing written", exitcodes.ERROR) from None
     try:
-        document = yaml.load(raw, Loader=_Loader)  # noqa: S506 - a safe loader
+        document = safe_load(raw)
+    except YamlLimitError as exc:
+        raise RinsyncError(f"{shown}: refused: {exc}; nothing written", exitcodes.ERROR) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

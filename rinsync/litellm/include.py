@@ -24,6 +24,8 @@ from pathlib import Path
 import yaml
 
 from ..diagnostics import RinsyncError
+from ..limits import MAX_YAML_BYTES, ReadRefused, read_regular
+from ..yamlguard import YamlLimitError, safe_load
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -109,11 +111,14 @@ def scan_includes(config: Path, document: dict, target: Path | None = None) -> I
             continue
         shown = display_path(location)
         try:
-            included = yaml.load(location.read_bytes(), Loader=_Loader)  # noqa: S506 - a safe loader
+            included = safe_load(read_regular(location, MAX_YAML_BYTES))
         except FileNotFoundError:
             scan.warnings.append(f"{display_path(declared_in)} includes {entry}, but {shown} does not exist "
                                  "(LiteLLM will not start)")
             continue
+        except (ReadRefused, YamlLimitError) as exc:
+            raise RinsyncError(f"{display_path(declared_in)} includes {entry}: refusing to read {shown}: "
+                               f"{exc}; nothing written", exitcodes.ERROR) from None
         except (OSError, yaml.YAMLError) as exc:
             scan.warnings.append(f"cannot read included file {shown} ({type(exc).__name__}); its model names "
                                  "are not checked")

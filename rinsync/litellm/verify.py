@@ -133,12 +133,17 @@ def load_model_list(path: Path) -> list[dict]:
 def _load_yaml(path: Path) -> dict:
     import yaml
 
+    from ..limits import MAX_YAML_BYTES, read_regular
+    from ..yamlguard import YamlLimitError, safe_load
+
     try:
-        raw = path.read_bytes()  # bytes: YAML decodes them, and bad UTF-8 is a YAMLError
+        raw = read_regular(path, MAX_YAML_BYTES)  # bytes: YAML decodes them, and bad UTF-8 is a YAMLError
     except OSError as exc:
         raise RinsyncError(f"cannot read config {path}: {exc.strerror or exc}", exitcodes.ERROR) from None
     try:
-        data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # safe loaders only
+        data = safe_load(raw)
+    except YamlLimitError as exc:
+        raise RinsyncError(f"config {path}: refused: {exc}", exitcodes.ERROR) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""

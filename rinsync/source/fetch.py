@@ -206,8 +206,10 @@ class CatalogCache:
 
     def load(self) -> tuple[bytes, dict] | None:
         import hashlib
+
+        from ..limits import load_json
         try:
-            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+            meta = load_json(self.meta_path.read_bytes())
             payload = self.payload_path.read_bytes()
         except (OSError, ValueError):
             return None
