@@ -8,11 +8,8 @@ replaced in one rename.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import glob
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,7 +194,7 @@ def _merge(entries: list[dict], options: SyncOptions, report: SyncReport, redact
         existing = read_config(config)
         scan = _scan_for_normal_mode(config, existing)
         report.warnings += scan.warnings
-        plan = _plan(existing, entries, load_base(config, existing.raw), scan.names, report)
+        plan = _plan(existing, entries, load_base(config, existing.raw, existing.generated), scan.names, report)
         summary = _summary(plan, config)
         if _report_and_gate(report, plan, options, summary):
             return
@@ -229,6 +226,7 @@ def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor
     """Replace each file in order: every new content is written to a temporary file and validated first,
     so a failed check replaces nothing; then per file: backup, state, rename."""
     from .files.atomic import PendingFile, write_atomic
+    from .files.backups import Backup
     from .litellm.state import state_path
 
     with contextlib.ExitStack() as stack:
@@ -238,18 +236,23 @@ def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor
                 if item.validate:
                     _validate(options.validate_cmd, new.path, options, redactor, report)
         for item, new in zip(files, pending, strict=True):
-            if item.old is not None:
-                _backup(item.path, item.old, options.backups)
-            if item.state is not None:
-                write_atomic(state_path(item.path), item.state(), mode=0o600)
-            new.commit()
+            backup = Backup(item.path, item.old, options.backups).take() if item.old is not None else None
+            try:
+                if item.state is not None:
+                    write_atomic(state_path(item.path), item.state(), mode=0o600)
+                new.commit()
+            except BaseException:
+                if backup is not None:
+                    backup.rollback()
+                raise
+            if backup is not None:
+                backup.prune()
 
 
 @contextlib.contextmanager
 def _locked(options: SyncOptions, *paths: Path):
     """Hold the lock of every path and remove the temporary files a killed run left. The locks are taken in
     one global order: two runs can never each hold one and wait for the other. A dry run takes no lock."""
-    from .files.atomic import remove_stale_tmp
     from .files.lock import ConfigLock, lock_path
 
     with contextlib.ExitStack() as stack:
@@ -258,15 +261,31 @@ def _locked(options: SyncOptions, *paths: Path):
             for key in sorted(by_lock):
                 stack.enter_context(ConfigLock(by_lock[key], options.lock_timeout))
             for path in paths:
-                remove_stale_tmp(path)
+                _remove_stale_tmp(path)
         yield
+
+
+def _remove_stale_tmp(path: Path) -> None:
+    """Temporary files a killed run left: of the file itself, of its state and of its backups."""
+    from .files.atomic import _target, remove_stale_tmp
+    from .files.backups import backup_tmp_glob
+    from .litellm.state import state_path
+
+    remove_stale_tmp(path)
+    remove_stale_tmp(state_path(path))
+    target = _target(path)
+    for stray in target.parent.glob(backup_tmp_glob(target)):
+        with contextlib.suppress(OSError):
+            stray.unlink()
 
 
 def _plan(current, entries: list[dict], base, reserved: dict[str, str], report: SyncReport):
     """The merge plan of ``entries`` into ``current`` against ``base`` (litellm.state.Base); notes to warnings."""
     from .litellm.configfile import plan_merge
 
-    if base.note and current.generated:
+    if base.note and base.warn:
+        report.warnings.append(f"merge base: {base.note}")
+    elif base.note and current.generated:
         log.info("merge base: %s", base.note)
     plan = plan_merge(current, entries, base.entries, reserved)
     report.warnings += plan.notes
@@ -330,10 +349,10 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
         if moving and not inc.generated:
             # migration: config.yaml's generated entries (hand edits included) are the include file's current ones
             current = ExistingConfig(target, inc.raw, inc.document, inc.model_list + moving)
-            base = load_base(config, cfg.raw)
+            base = load_base(config, cfg.raw, cfg.generated)
         else:
             current = inc
-            base = load_base(target, inc.raw)
+            base = load_base(target, inc.raw, inc.generated)
             if moving:
                 report.warnings.append(f"{_shown(target)} already holds generated entries: the {len(moving)} "
                                        f"generated entries of {_shown(config)} are dropped, not merged")
@@ -444,26 +463,6 @@ def _plan_lines(plan, detailed: bool) -> list[str]:
                 what.append(f"kept hand value over a new generated value for {', '.join(change.conflicts)}")
             lines.append(f"  = {change.name}: {'; '.join(what)}")
     return lines
-
-
-BACKUP_STAMP = re.compile(r"^\d{8}T\d{6}\.\d{6}Z$")
-
-
-def _backup(config: Path, raw: bytes, keep: int) -> None:
-    """``<config>.backup`` (the previous file) and ``<config>.backup.<UTC time>``, newest ``keep`` kept; 0600."""
-    from .files.atomic import write_atomic
-
-    write_atomic(config.with_name(config.name + ".backup"), raw, mode=0o600)
-    if keep <= 0:
-        return
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    write_atomic(config.with_name(f"{config.name}.backup.{stamp}"), raw, mode=0o600)
-    prefix = f"{config.name}.backup."
-    stamped = sorted(p for p in config.parent.glob(glob.escape(prefix) + "*")
-                     if BACKUP_STAMP.match(p.name[len(prefix):]))
-    for old in stamped[:-keep]:
-        with contextlib.suppress(OSError):
-            old.unlink()
 
 
 def _validate(command: str, path: Path, options: SyncOptions, redactor: Redactor, report: SyncReport) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import sys
@@ -211,8 +210,10 @@ def test_exit_codes_are_documented():
 def test_state_holds_no_secret_looking_values(env, run_cli):
     config = new_site(env)
     assert run_cli("compile", "--config", str(config), "--catalog", str(CATALOG_NEW)).code == 0
-    state = json.loads(state_path(config).read_text())
-    entries = state["generations"][0]["entries"]
+    from rinsync.litellm.state import read_generations
+
+    generations, _ = read_generations(state_path(config))
+    entries = generations[0].entries
     assert len(entries) == 412
     assert {e["litellm_params"]["api_key"] for e in entries.values()} == {"os.environ/OPENROUTER_API_KEY"}
 

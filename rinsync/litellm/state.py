@@ -1,14 +1,21 @@
-"""The last generated state: what rinsync itself last wrote for each generated model (kubectl's last-applied).
+"""The last generated state: what rinsync itself generated for each model (kubectl's last-applied).
 
 Kept in a sidecar ``.rinsync-state.<config name>.json`` beside the config (mode 0600), never in the config:
 LiteLLM must be able to read config.yaml unchanged. It holds only compiled entries (``os.environ/...``
 references, never keys). It is the *base* of the three-way merge: a field whose current value differs
 from the base was edited by hand and survives the next sync.
 
-Two files cannot be replaced in one atomic step, so the state is written *before* the config and keeps
-two generations, each tagged with the SHA-256 of the config it belongs to. On reading, the generation
-whose hash matches the config on disk is used; if none matches the config was edited by hand since, and
-the newest generation is used. A run killed between the two writes therefore still finds the right base.
+The state keeps the last :data:`KEEP_GENERATIONS` generations, each tagged with the SHA-256 of the config
+it was written with (entries shared between generations are stored once). The state is written *before*
+the config, so a run killed between the two writes still finds its base. On reading:
+
+* the generation whose hash matches the config on disk is the base (also for a config restored from a
+  backup, as long as its generation is still recorded);
+* otherwise, entry by entry: a generated entry equal to what some recorded generation generated for it
+  was not edited by hand, and that generation's entry is its base; any other entry takes its base from the
+  generation that matches most of the config (its differences are hand edits);
+* when no generated entry of the config matches any recorded generation (a config restored from a backup
+  older than the state), there is no base: the merge is two-way, the new values win, and the sync warns.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-VERSION = 1
+VERSION = 2
+KEEP_GENERATIONS = 12
 
 
 def state_path(config: Path) -> Path:
@@ -31,42 +39,90 @@ def state_path(config: Path) -> Path:
 class Base:
     entries: dict[str, dict] | None  # model_name -> last generated entry; None: no usable state
     note: str | None = None  # why the state was not usable / which generation was used
+    warn: bool = False  # the note is worth a warning (damaged state, two-way merge)
+
+
+@dataclass
+class Generation:
+    config_sha256: str | None
+    entries: dict[str, dict]
 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _read(path: Path) -> dict | None:
+def _digest(entry: dict) -> str:
+    text = json.dumps(entry, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def read_generations(path: Path) -> tuple[list[Generation] | None, str | None]:
+    """The recorded generations, newest first; (None, why) when the file is missing or damaged."""
+    from ..limits import MAX_STATE_BYTES, load_json, read_regular
+
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = load_json(read_regular(path, MAX_STATE_BYTES))
     except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return {"corrupt": True}
-    if not isinstance(document, dict) or document.get("version") != VERSION \
+        return None, f"no state file {path.name}"
+    except OSError as exc:
+        return None, f"state file {path.name} is unreadable ({exc.strerror or exc}); treated as missing"
+    except ValueError as exc:
+        return None, f"state file {path.name} is damaged ({str(exc).splitlines()[0][:80]}); treated as missing"
+    if not isinstance(document, dict) or document.get("version") not in (1, VERSION) \
             or not isinstance(document.get("generations"), list):
-        return {"corrupt": True}
-    return document
-
-
-def load_base(config: Path, config_bytes: bytes | None) -> Base:
-    """The base for the merge of ``config`` whose current content is ``config_bytes``."""
-    path = state_path(config)
-    document = _read(path)
-    if document is None:
-        return Base(None, f"no state file {path.name}")
-    if document.get("corrupt"):
-        return Base(None, f"state file {path.name} is unreadable")
-    generations = [g for g in document["generations"]
-                   if isinstance(g, dict) and isinstance(g.get("entries"), dict)]
+        return None, f"state file {path.name} is unreadable (not a rinsync state); treated as missing"
+    pool = document.get("entries") if isinstance(document.get("entries"), dict) else {}
+    generations = []
+    for raw in document["generations"]:
+        if not isinstance(raw, dict):
+            continue
+        if isinstance(raw.get("models"), dict):  # version 2: name -> digest in the shared pool
+            entries = {name: pool.get(key) for name, key in raw["models"].items()}
+        elif isinstance(raw.get("entries"), dict):  # version 1: entries inline
+            entries = raw["entries"]
+        else:
+            continue
+        sha = raw.get("config_sha256") if isinstance(raw.get("config_sha256"), str) else None
+        generations.append(Generation(sha, _valid_entries(entries)))
     if not generations:
-        return Base(None, f"state file {path.name} holds no generation")
-    current = sha256(config_bytes) if config_bytes is not None else None
+        return None, f"state file {path.name} holds no generation"
+    return generations, None
+
+
+def load_base(config: Path, config_bytes: bytes | None, current: list[dict] | None = None) -> Base:
+    """The base for the merge of ``config`` whose content is ``config_bytes``; ``current``: its generated
+    entries (without them, a config matching no recorded hash gets the newest generation as its base)."""
+    generations, problem = read_generations(state_path(config))
+    if generations is None:
+        return Base(None, problem, warn=not (problem or "").startswith("no state file"))
+    digest = sha256(config_bytes) if config_bytes is not None else None
     for generation in generations:
-        if generation.get("config_sha256") == current:
-            return Base(_valid_entries(generation["entries"]))
-    return Base(_valid_entries(generations[0]["entries"]), "config edited since the last sync")
+        if generation.config_sha256 == digest:
+            return Base(generation.entries)
+    if current is None:
+        return Base(generations[0].entries, "config edited since the last sync")
+    return _entry_by_entry(generations, current)
+
+
+def _entry_by_entry(generations: list[Generation], current: list[dict]) -> Base:
+    named = {e["model_name"]: e for e in current if isinstance(e.get("model_name"), str)}
+    matches = [sum(1 for name, entry in named.items() if g.entries.get(name) == entry) for g in generations]
+    if named and not any(matches):
+        return Base(None, f"none of the config's {len(named)} generated entries matches a recorded generation "
+                          "(restored from an old backup?): two-way merge, generated entries take the new "
+                          "catalog's values and hand edits on them are not kept", warn=True)
+    best = generations[matches.index(max(matches))] if matches else generations[0]
+    base: dict[str, dict] = {}
+    for name, entry in named.items():
+        exact = next((g.entries[name] for g in generations if g.entries.get(name) == entry), None)
+        fallback = best.entries.get(name) or next((g.entries[name] for g in generations if name in g.entries), None)
+        chosen = exact if exact is not None else fallback
+        if chosen is not None:
+            base[name] = chosen
+    older = "" if best is generations[0] else f" (the closest recorded generation is {generations.index(best)} " \
+                                                 "syncs old: restored from a backup?)"
+    return Base(base, f"config edited since the last sync{older}")
 
 
 def _valid_entries(entries: dict) -> dict[str, dict]:
@@ -74,16 +130,34 @@ def _valid_entries(entries: dict) -> dict[str, dict]:
 
 
 def state_bytes(config: Path, entries: list[dict], config_bytes: bytes, previous_config_bytes: bytes | None) -> bytes:
-    """The new state document: this generation first, then the one matching the config being replaced."""
-    generations = [{"config_sha256": sha256(config_bytes),
-                    "entries": {e["model_name"]: e for e in entries}}]
+    """The new state document: this generation first, then the one matching the config being replaced,
+    then the older recorded ones (at most :data:`KEEP_GENERATIONS` in all, one per config hash)."""
+    generations = [Generation(sha256(config_bytes), {e["model_name"]: e for e in entries})]
+    recorded, _ = read_generations(state_path(config))
+    recorded = recorded or []
     if previous_config_bytes is not None:
-        # Keep the generation that describes the config about to be replaced, re-tagged with its hash
-        # (the config may have been edited by hand since): the base if we are killed before the rename.
+        # The generation that describes the config about to be replaced, tagged with its hash (the config may
+        # have been edited by hand since): the base if we are killed before the rename.
         base = load_base(config, previous_config_bytes)
         if base.entries is not None:
-            generations.append({"config_sha256": sha256(previous_config_bytes), "entries": base.entries})
+            generations.append(Generation(sha256(previous_config_bytes), base.entries))
+    seen = {g.config_sha256 for g in generations}
+    for generation in recorded:
+        if len(generations) >= KEEP_GENERATIONS:
+            break
+        if generation.config_sha256 not in seen:
+            seen.add(generation.config_sha256)
+            generations.append(generation)
+    pool: dict[str, dict] = {}
+    listed = []
+    for generation in generations:
+        models = {}
+        for name, entry in generation.entries.items():
+            key = _digest(entry)
+            pool.setdefault(key, entry)
+            models[name] = key
+        listed.append({"config_sha256": generation.config_sha256, "models": models})
     document = {"version": VERSION, "generator": "rinsync", "config": Path(config).name,
-                "note": "last generated model_list entries (base of the three-way merge); do not edit",
-                "generations": generations}
+                "note": "generated model_list entries of the last syncs (base of the three-way merge); do not edit",
+                "generations": listed, "entries": pool}
     return (json.dumps(document, indent=1, ensure_ascii=False, default=str) + "\n").encode("utf-8")

@@ -177,7 +177,7 @@ def test_a_second_run_waits_for_the_lock(tmp_path):
 def test_stale_tmp_cleanup_and_backup_pruning_match_only_their_own_file(tmp_path):
     """Glob characters in the config's name: another file's temporary files and backups are not its own."""
     from rinsync.files.atomic import remove_stale_tmp
-    from rinsync.sync import _backup
+    from rinsync.files.backups import Backup
 
     config = tmp_path / "config[1].yaml"
     other_tmp = tmp_path / ".config1.yaml.abc123.rinsync-tmp.yaml"  # config1.yaml being written right now
@@ -187,7 +187,7 @@ def test_stale_tmp_cleanup_and_backup_pruning_match_only_their_own_file(tmp_path
     assert remove_stale_tmp(config) == 1
     assert other_tmp.exists() and not own_tmp.exists()
     for number in range(4):
-        _backup(config, f"v{number}\n".encode(), keep=2)
+        Backup(config, f"v{number}\n".encode(), keep=2).take().prune()
         time.sleep(0.002)
     stamped = sorted(p.name for p in tmp_path.glob("config?1?.yaml.backup.*"))
     assert len(stamped) == 2 and [(tmp_path / n).read_text() for n in stamped] == ["v2\n", "v3\n"]

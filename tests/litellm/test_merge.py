@@ -17,6 +17,7 @@ from rinsync.litellm.configfile import (
     read_config,
     render,
 )
+from rinsync.litellm.state import VERSION as STATE_VERSION
 from rinsync.litellm.state import load_base, state_bytes, state_path
 
 GEN = {"generated_by": "rinsync"}
@@ -170,7 +171,7 @@ def test_state_missing_or_corrupt(tmp_path):
     assert load_base(config, b"x").entries is None
     state_path(config).write_text("{not json")
     base = load_base(config, b"x")
-    assert base.entries is None and "unreadable" in base.note
+    assert base.entries is None and "damaged" in base.note and base.warn
 
 
 # --------------------------------------------------------------------------- through the CLI
@@ -237,7 +238,7 @@ def test_without_state_hand_edits_are_replaced_with_a_warning(site, run_cli):
     assert result.code == 0
     assert "warning: no usable last-sync state" in result.err
     assert "temperature" not in entry(site, "openrouter/openai-gpt-4o")["litellm_params"]
-    assert json.loads(state_path(site).read_text())["version"] == 1  # repaired
+    assert json.loads(state_path(site).read_text())["version"] == STATE_VERSION  # repaired
 
 
 def test_deleting_a_generated_entry_by_hand_is_undone(site, run_cli):
