@@ -258,7 +258,9 @@ def render(existing: ExistingConfig, entries: list) -> bytes:
     """
     document = new_document(existing, entries)
     if existing.raw:
-        spliced = _splice(existing.raw, entries)
+        from .splice import splice
+
+        spliced = splice(existing.raw, existing.model_list, entries, is_generated)
         if spliced is not None and loads_as(spliced, document):
             return spliced
     return dump_yaml(document).encode("utf-8")
@@ -271,38 +273,3 @@ def loads_as(data: bytes | str, document: dict) -> bool:
     except yaml.YAMLError:
         return False
     return isinstance(loaded, dict) and list(loaded) == list(document) and loaded == document
-
-
-def _splice(raw: bytes, entries: list) -> bytes | None:
-    try:
-        text = raw.decode("utf-8")
-        root = yaml.compose(text, Loader=_Loader)
-    except (UnicodeDecodeError, yaml.YAMLError):
-        return None
-    if not isinstance(root, yaml.MappingNode) or root.flow_style:
-        return None
-    block = dump_yaml({"model_list": entries})
-    for key, value in root.value:
-        if isinstance(key, yaml.ScalarNode) and key.value == "model_list":
-            if key.start_mark.column != 0:
-                return None
-            start = key.start_mark.index
-            end = _line_end(text, _last_index(value))
-            return (text[:start] + block + text[end:]).encode("utf-8")
-    separator = "" if not text or text.endswith("\n") else "\n"
-    return (text + separator + block).encode("utf-8")
-
-
-def _last_index(node: yaml.Node) -> int:
-    """Where the node's own text ends (a block collection's end mark runs on over trailing comments)."""
-    if isinstance(node, yaml.ScalarNode) or getattr(node, "flow_style", False) or not node.value:
-        return node.end_mark.index
-    last = node.value[-1]
-    return _last_index(last[1] if isinstance(last, tuple) else last)
-
-
-def _line_end(text: str, index: int) -> int:
-    if index > 0 and text[index - 1] == "\n":
-        return index
-    newline = text.find("\n", index)
-    return len(text) if newline < 0 else newline + 1

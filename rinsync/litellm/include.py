@@ -166,6 +166,8 @@ def add_include(raw: bytes | None, entry: str) -> bytes:
         text = (raw or b"").decode("utf-8")
     except UnicodeDecodeError:
         raise IncludeEditError("not UTF-8 text") from None
+    if text.startswith("\ufeff"):  # a byte-order mark: kept, and out of the way of the parser's offsets
+        return "\ufeff".encode() + add_include(text[1:].encode("utf-8"), entry)
     newline = "\r\n" if "\r\n" in text else "\n"
     try:
         document = yaml.load(text, Loader=_Loader) or {}  # noqa: S506
