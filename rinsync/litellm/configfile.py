@@ -156,7 +156,9 @@ class Plan:
         return [n for n in self.removed if n not in self.skipped]
 
     def remove_fraction(self) -> float:
-        return len(self.shrinking) / self.generated_before if self.generated_before else 0.0
+        """How much smaller the generated set gets (net of the models added): churn is not shrinkage."""
+        loss = len(self.shrinking) - len(self.added)
+        return max(loss, 0) / self.generated_before if self.generated_before else 0.0
 
 
 def plan_merge(existing: ExistingConfig, compiled: list[dict], base: dict[str, dict] | None,
@@ -235,7 +237,9 @@ def check_shrink(plan: Plan, max_fraction: float, force: bool) -> str | None:
     fraction = plan.remove_fraction()
     if force or fraction <= max_fraction:
         return None
-    return (f"refusing to remove {len(plan.shrinking)} of {plan.generated_before} generated models ({fraction:.0%} > "
+    after = plan.generated_before - len(plan.shrinking) + len(plan.added)
+    return (f"refusing to remove {len(plan.shrinking)} of {plan.generated_before} generated models for "
+            f"{len(plan.added)} new ones ({plan.generated_before} -> {after}, {fraction:.0%} fewer > "
             f"{max_fraction:.0%}); the upstream answer may be truncated or degraded. Use --force to accept, "
             f"or raise --max-remove-fraction")
 
