@@ -14,8 +14,10 @@ the config, so a run killed between the two writes still finds its base. On read
 * otherwise, entry by entry: a generated entry equal to what some recorded generation generated for it
   was not edited by hand, and that generation's entry is its base; any other entry takes its base from the
   generation that matches most of the config (its differences are hand edits);
-* when no generated entry of the config matches any recorded generation (a config restored from a backup
-  older than the state), there is no base: the merge is two-way, the new values win, and the sync warns.
+* when fewer than half of the config's generated entries match a recorded generation (a config restored
+  from a backup older than the state), there is no base: the merge is two-way, the new values win, and the
+  sync warns; a config closest to an older generation than the newest is merged entry by entry with a
+  warning.
 """
 
 from __future__ import annotations
@@ -108,10 +110,10 @@ def load_base(config: Path, config_bytes: bytes | None, current: list[dict] | No
 def _entry_by_entry(generations: list[Generation], current: list[dict]) -> Base:
     named = {e["model_name"]: e for e in current if isinstance(e.get("model_name"), str)}
     matches = [sum(1 for name, entry in named.items() if g.entries.get(name) == entry) for g in generations]
-    if named and not any(matches):
-        return Base(None, f"none of the config's {len(named)} generated entries matches a recorded generation "
-                          "(restored from an old backup?): two-way merge, generated entries take the new "
-                          "catalog's values and hand edits on them are not kept", warn=True)
+    if named and max(matches) * 2 < len(named):
+        return Base(None, f"only {max(matches)} of the config's {len(named)} generated entries match a recorded "
+                          "generation (restored from an old backup?): two-way merge, generated entries take the "
+                          "new catalog's values and hand edits on them are not kept", warn=True)
     best = generations[matches.index(max(matches))] if matches else generations[0]
     base: dict[str, dict] = {}
     for name, entry in named.items():
@@ -120,9 +122,11 @@ def _entry_by_entry(generations: list[Generation], current: list[dict]) -> Base:
         chosen = exact if exact is not None else fallback
         if chosen is not None:
             base[name] = chosen
-    older = "" if best is generations[0] else f" (the closest recorded generation is {generations.index(best)} " \
-                                                 "syncs old: restored from a backup?)"
-    return Base(base, f"config edited since the last sync{older}")
+    if best is generations[0]:
+        return Base(base, "config edited since the last sync")
+    return Base(base, f"the config is closest to the generation of {generations.index(best)} syncs ago (restored "
+                      "from a backup?); entries that match no recorded generation keep their differences as hand "
+                      "edits (see them with --dry-run)", warn=True)
 
 
 def _valid_entries(entries: dict) -> dict[str, dict]:
