@@ -170,6 +170,15 @@ def test_runaway_jmespath_is_refused_before_it_runs(tmp_path):
     assert models.code == 2 and "jmespath-growth" in models.err and "Traceback" not in models.err
 
 
+def test_non_finite_numbers_in_rules_are_located_errors(tmp_path):
+    rules = rules_dir(tmp_path, "version: 1\ndefaults:\n  litellm_params:\n    max_tokens: .nan\n"
+                                "overrides:\n  - when: \"id == 'x'\"\n    model_info: {input_cost_per_token: -.inf}\n")
+    result = run_limited("lint", str(rules), cwd=tmp_path)
+    assert result.code == 1 and "Traceback" not in result.err
+    assert "90-hostile.yaml:4:17: error non-finite-number nan is not a finite number" in result.out
+    assert "90-hostile.yaml:7:40: error non-finite-number -inf is not a finite number" in result.out
+
+
 def test_shipped_rules_stay_within_the_bounds():
     from rinsync.dsl.rules import load_rules
 

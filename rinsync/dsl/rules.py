@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,7 +152,21 @@ class _FileChecker:
                                              "generated entry and every backup", "warning",
                                              "write os.environ/NAME and set NAME in the proxy's environment"))
 
+    def non_finite(self, path: tuple, value) -> None:
+        """``.nan`` and ``.inf`` would reach every generated entry (and nan != nan looks like a hand edit)."""
+        if isinstance(value, float) and not math.isfinite(value):
+            line, col = self.source.where(path)
+            self.findings.append(Finding(self.source.file, line, col, "non-finite-number",
+                                         f"{value} is not a finite number", hint="write a number, or null"))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                self.non_finite(path + (key,), item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                self.non_finite(path + (index,), item)
+
     def add(self, data: dict) -> None:
+        self.non_finite((), data)
         rs = self.ruleset
         if "source" in data:
             rs.source = merge_patch(rs.source, data["source"])
