@@ -259,6 +259,25 @@ def test_state_that_is_a_fifo_does_not_block(tmp_path):
     assert result.code == 0 and "is unreadable (it is a FIFO" in result.err
 
 
+@pytest.mark.parametrize("command", [["models"], ["lint", str(REPO / "rules")], ["explain", "x/y"]])
+def test_catalog_option_naming_a_fifo_or_device_is_refused_without_blocking(tmp_path, command):
+    fifo = tmp_path / "catalog.json"
+    os.mkfifo(fifo)
+    for catalog, why in ((fifo, "it is a FIFO"), (Path("/dev/zero"), "it is a device")):
+        result = run_limited(*command, "--catalog", str(catalog), cwd=tmp_path)
+        assert_one_line_error(result, 1, f"{catalog}: cannot read catalog: {why}, not a regular file")
+
+
+def test_cache_that_is_a_fifo_is_no_cache(tmp_path):
+    config = site(tmp_path)
+    cache = tmp_path / ".rinsync-cache"
+    cache.mkdir()
+    os.mkfifo(cache / "catalog.json")
+    (cache / "catalog.meta.json").write_text("{}")
+    result = run_limited("compile", "--config", str(config), "--catalog", "cache", cwd=tmp_path)
+    assert_one_line_error(result, 75, "no cached catalog")
+
+
 def test_deep_cache_is_no_cache(tmp_path):
     config = site(tmp_path)
     before = config.read_bytes()

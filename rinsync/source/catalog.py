@@ -60,8 +60,11 @@ def parse_catalog(payload: bytes | str, source: str) -> Catalog:
 
 def load_catalog_file(path: str | Path) -> Catalog:
     """Read a catalog from a file (the API's JSON shape)."""
+    from ..limits import read_regular
+    from .fetch import MAX_BYTES
+
     try:
-        payload = Path(path).read_bytes()
+        payload = read_regular(Path(path), MAX_BYTES)  # never blocks on a FIFO or reads a device forever
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read catalog: {exc.strerror}") from None
     return parse_catalog(payload, str(path))

@@ -207,10 +207,10 @@ class CatalogCache:
     def load(self) -> tuple[bytes, dict] | None:
         import hashlib
 
-        from ..limits import load_json
+        from ..limits import load_json, read_regular
         try:
-            meta = load_json(self.meta_path.read_bytes())
-            payload = self.payload_path.read_bytes()
+            meta = load_json(read_regular(self.meta_path, 1024 * 1024))
+            payload = read_regular(self.payload_path, MAX_BYTES)
         except (OSError, ValueError):
             return None
         if not isinstance(meta, dict) or meta.get("sha256") != hashlib.sha256(payload).hexdigest():
