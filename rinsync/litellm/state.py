@@ -80,7 +80,7 @@ def read_generations(path: Path) -> tuple[list[Generation] | None, str | None]:
         if not isinstance(raw, dict):
             continue
         if isinstance(raw.get("models"), dict):  # version 2: name -> digest in the shared pool
-            entries = {name: pool.get(key) for name, key in raw["models"].items()}
+            entries = {name: pool.get(key) if isinstance(key, str) else None for name, key in raw["models"].items()}
         elif isinstance(raw.get("entries"), dict):  # version 1: entries inline
             entries = raw["entries"]
         else:
