@@ -236,8 +236,10 @@ def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor
                 if item.validate:
                     _validate(options.validate_cmd, new.path, options, redactor, report)
         for item, new in zip(files, pending, strict=True):
-            backup = Backup(item.path, item.old, options.backups).take() if item.old is not None else None
+            backup = Backup(item.path, item.old, options.backups) if item.old is not None else None
             try:
+                if backup is not None:
+                    backup.take()
                 if item.state is not None:
                     write_atomic(state_path(item.path), item.state(), mode=0o600)
                 new.commit()

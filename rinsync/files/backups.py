@@ -49,11 +49,13 @@ class Backup:
         self.latest = self.path.with_name(self.path.name + ".backup")
         self.previous_latest: bytes | None = None
         self.added: Path | None = None
+        self.wrote_latest = False
 
     def take(self) -> Backup:
         self.previous_latest = _read(self.latest)
         if self.previous_latest != self.raw:
             write_atomic(self.latest, self.raw, mode=0o600)
+            self.wrote_latest = True
         if self.keep > 0:
             existing = stamped_backups(self.path)
             if not existing or _read(existing[-1]) != self.raw:
@@ -75,8 +77,10 @@ class Backup:
         with contextlib.suppress(Exception):
             if self.added is not None:
                 self.added.unlink()
+        if not self.wrote_latest:
+            return
         with contextlib.suppress(Exception):
-            if self.previous_latest is not None and self.previous_latest != self.raw:
+            if self.previous_latest is not None:
                 write_atomic(self.latest, self.previous_latest, mode=0o600)
-            elif self.previous_latest is None:
+            else:
                 self.latest.unlink()
