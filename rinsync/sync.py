@@ -101,8 +101,9 @@ def _get_catalog(ruleset, options: SyncOptions, redactor: Redactor) -> _Source:
         cached = cache.load() if cache else None
         if cached is None:
             where = _shown(cache_dir) if cache_dir else "(no cache for --output -)"
-            raise SyncFailed(f"no cached catalog in {where} (a successful fetch creates it); {_kept(options)}",
-                             exitcodes.TEMPFAIL)
+            why = f" (the cache is {cache.problem}; the next successful fetch replaces it)" \
+                if cache and cache.problem else " (a successful fetch creates it)"
+            raise SyncFailed(f"no cached catalog in {where}{why}; {_kept(options)}", exitcodes.TEMPFAIL)
         payload, meta = cached
         try:
             catalog = parse_catalog(payload, f"cached catalog {_shown(cache.payload_path)}")

@@ -275,7 +275,7 @@ def test_cache_that_is_a_fifo_is_no_cache(tmp_path):
     os.mkfifo(cache / "catalog.json")
     (cache / "catalog.meta.json").write_text("{}")
     result = run_limited("compile", "--config", str(config), "--catalog", "cache", cwd=tmp_path)
-    assert_one_line_error(result, 75, "no cached catalog")
+    assert_one_line_error(result, 75, "no cached catalog", "damaged: it is a FIFO")
 
 
 def test_deep_cache_is_no_cache(tmp_path):
@@ -287,5 +287,5 @@ def test_deep_cache_is_no_cache(tmp_path):
     (cache / "catalog.json").write_bytes(deep)
     (cache / "catalog.meta.json").write_bytes(deep)
     result = run_limited("compile", "--config", str(config), "--catalog", "cache", cwd=tmp_path)
-    assert_one_line_error(result, 75, "no cached catalog")
+    assert_one_line_error(result, 75, "no cached catalog in .rinsync-cache (the cache is damaged: nested too deeply")
     assert config.read_bytes() == before

@@ -203,17 +203,24 @@ class CatalogCache:
         self.directory = Path(directory)
         self.payload_path = self.directory / "catalog.json"
         self.meta_path = self.directory / "catalog.meta.json"
+        self.problem: str | None = None
 
     def load(self) -> tuple[bytes, dict] | None:
         import hashlib
 
         from ..limits import load_json, read_regular
+
+        self.problem = None  # why an existing cache is not usable (for the message), None when missing
         try:
             meta = load_json(read_regular(self.meta_path, 1024 * 1024))
             payload = read_regular(self.payload_path, MAX_BYTES)
-        except (OSError, ValueError):
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            self.problem = f"damaged: {getattr(exc, 'strerror', None) or str(exc).splitlines()[0][:80]}"
             return None
         if not isinstance(meta, dict) or meta.get("sha256") != hashlib.sha256(payload).hexdigest():
+            self.problem = "damaged: its metadata does not match the catalog"
             return None
         return payload, meta
 

@@ -213,3 +213,28 @@ def test_include_mode_keeps_a_bom(site, run_cli):
                      "--include-file", "generated.yaml")
     assert result.code == 0, result.err
     assert site.read_text(encoding="utf-8") == original.replace("other.yaml\n", "other.yaml\n  - generated.yaml\n")
+
+
+def test_failure_while_taking_backups_restores_the_previous_one(tmp_path, monkeypatch):
+    from rinsync.diagnostics import RinsyncError
+    from rinsync.files import backups
+
+    config = tmp_path / "config.yaml"
+    latest = tmp_path / "config.yaml.backup"
+    latest.write_bytes(b"v1\n")
+    real = backups.write_atomic
+    calls = []
+
+    def failing(path, data, mode=None):
+        calls.append(path)
+        if len(calls) == 2:  # the timestamped copy: the disk is full
+            raise RinsyncError("cannot write: no space", 74)
+        real(path, data, mode)
+
+    monkeypatch.setattr(backups, "write_atomic", failing)
+    backup = Backup(config, b"v2\n", keep=5)
+    with pytest.raises(RinsyncError):
+        backup.take()
+    assert latest.read_bytes() == b"v2\n"
+    backup.rollback()
+    assert latest.read_bytes() == b"v1\n" and not stamped_backups(config)
