@@ -289,3 +289,18 @@ def test_deep_cache_is_no_cache(tmp_path):
     result = run_limited("compile", "--config", str(config), "--catalog", "cache", cwd=tmp_path)
     assert_one_line_error(result, 75, "no cached catalog in .rinsync-cache (the cache is damaged: nested too deeply")
     assert config.read_bytes() == before
+
+
+def test_missing_regex_engine_is_a_finding_not_a_traceback(monkeypatch):
+    import sys
+
+    from rinsync.dsl import regex
+    from rinsync.dsl.expr import check
+
+    regex.compile_pattern.cache_clear()
+    monkeypatch.setitem(sys.modules, "re2", None)  # an install from before google-re2 was a dependency
+    try:
+        problem = check("regex_match(id, 'x-[0-9]+')")
+    finally:
+        regex.compile_pattern.cache_clear()
+    assert problem.code == "regex-engine" and "google-re2" in problem.message and "pip install" in problem.hint

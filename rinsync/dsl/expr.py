@@ -249,9 +249,7 @@ def _check_functions(tree: dict, expression: str) -> ExprProblem | None:
                 try:
                     compile_pattern(pattern)
                 except RegexProblem as exc:
-                    return ExprProblem(where, "regex-unbounded" if exc.unbounded else "regex-syntax", exc.message,
-                                       "rewrite it without lookaround or backreferences (RE2 syntax)"
-                                       if exc.unbounded else None)
+                    return ExprProblem(where, exc.code, exc.message, exc.hint)
     return None
 
 

@@ -16,12 +16,11 @@ from ..limits import MAX_REGEX_MEMORY
 
 
 class RegexProblem(ValueError):
-    """A pattern that cannot be used: ``unbounded`` when Python accepts it but RE2 cannot bound it."""
+    """A pattern that cannot be used; ``code`` is the lint finding's code, ``hint`` its fix."""
 
-    def __init__(self, message: str, unbounded: bool):
+    def __init__(self, message: str, code: str, hint: str | None = None):
         super().__init__(message)
-        self.message = message
-        self.unbounded = unbounded
+        self.message, self.code, self.hint = message, code, hint
 
 
 def _options():
@@ -36,19 +35,23 @@ def _options():
 @lru_cache(maxsize=256)
 def compile_pattern(pattern: str):
     """The compiled RE2 pattern; raises :class:`RegexProblem` with a one-line reason."""
-    import re2
-
+    try:
+        import re2
+    except ImportError:  # an install from before google-re2 became a dependency
+        raise RegexProblem("regex_match needs the google-re2 package, which is not installed",
+                           "regex-engine", "run pip install -e . (or pip install google-re2)") from None
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise RegexProblem(f"invalid regular expression {pattern!r}: {exc}", unbounded=False) from None
+        raise RegexProblem(f"invalid regular expression {pattern!r}: {exc}", "regex-syntax") from None
     try:
         return re2.compile(pattern, _options())
     except re2.error as exc:
         reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) \
             else str(exc)
         raise RegexProblem(f"regular expression {pattern!r} cannot run in linear time ({reason}); "
-                           "lookaround and backreferences are not supported", unbounded=True) from None
+                           "lookaround and backreferences are not supported", "regex-unbounded",
+                           "rewrite it without lookaround or backreferences (RE2 syntax)") from None
 
 
 def search(pattern: str, text: str) -> bool:
