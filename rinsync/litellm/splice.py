@@ -44,14 +44,16 @@ def splice(raw: bytes, model_list: list, entries: list, is_generated) -> bytes |
                 return None
             block = _block(text, key, value, model_list, entries, is_generated)
             if block is None:
-                block = dump_yaml({"model_list": entries})
-                start = key.start_mark.index
-            else:
-                start = key.start_mark.index
+                block = _newlines(dump_yaml({"model_list": entries}), text)
             end = _line_end(text, _last_index(value))
-            return (bom + text[:start] + block + text[end:]).encode("utf-8")
-    separator = "" if not text or text.endswith("\n") else "\n"
-    return (bom + text + separator + dump_yaml({"model_list": entries})).encode("utf-8")
+            return (bom + text[:key.start_mark.index] + block + text[end:]).encode("utf-8")
+    separator = "" if not text or text.endswith("\n") else _newlines("\n", text)
+    return (bom + text + separator + _newlines(dump_yaml({"model_list": entries}), text)).encode("utf-8")
+
+
+def _newlines(dumped: str, text: str) -> str:
+    """``dumped`` with the file's line endings (a CRLF file stays CRLF)."""
+    return dumped.replace("\n", "\r\n") if "\r\n" in text else dumped
 
 
 def _block(text: str, key: yaml.Node, value: yaml.Node, model_list: list, entries: list,
@@ -71,6 +73,7 @@ def _block(text: str, key: yaml.Node, value: yaml.Node, model_list: list, entrie
         starts.append(line_start)
     ends = starts[1:] + [_line_end(text, _last_index(value))]
     items = {id(entry): text[start:end] for entry, start, end in zip(model_list, starts, ends, strict=True)}
+    newline = "\r\n" if "\r\n" in text else "\n"
     head = text[key.start_mark.index:starts[0]]
     out = [head]
     generated = []
@@ -78,21 +81,22 @@ def _block(text: str, key: yaml.Node, value: yaml.Node, model_list: list, entrie
         verbatim = items.get(id(entry)) if not is_generated(entry) else None
         if verbatim is not None:
             if generated:
-                out.append(_dump_items(generated, indent))
+                out.append(_dump_items(generated, indent, newline))
                 generated = []
-            out.append(verbatim if verbatim.endswith("\n") else verbatim + "\n")
+            out.append(verbatim if verbatim.endswith("\n") else verbatim + newline)
         else:
             generated.append(entry)
     if generated:
-        out.append(_dump_items(generated, indent))
+        out.append(_dump_items(generated, indent, newline))
     if len(out) == 1:  # an empty list
         return None
     return "".join(out)
 
 
-def _dump_items(entries: list, indent: str) -> str:
+def _dump_items(entries: list, indent: str, newline: str = "\n") -> str:
     text = dump_yaml(entries)
-    return "".join(indent + line if line.strip() else line for line in text.splitlines(keepends=True))
+    return "".join((indent + line if line.strip() else line).replace("\n", newline)
+                   for line in text.splitlines(keepends=True))
 
 
 def _last_index(node: yaml.Node) -> int:

@@ -238,3 +238,15 @@ def test_failure_while_taking_backups_restores_the_previous_one(tmp_path, monkey
     assert latest.read_bytes() == b"v2\n"
     backup.rollback()
     assert latest.read_bytes() == b"v1\n" and not stamped_backups(config)
+
+
+def test_crlf_config_stays_crlf(site, run_cli):
+    original = ("# windows\r\nmodel_list:\r\n  - model_name: mine  # hand\r\n"
+                "    litellm_params: {model: x/y}\r\nz: 1\r\n")
+    site.write_bytes(original.encode())
+    for catalog in (SAMPLE_CATALOG, HISTORY[0]):
+        result = run_cli("compile", "--config", str(site), "--catalog", str(catalog), "--force")
+        assert result.code == 0, result.err
+        text = site.read_bytes().decode()
+        assert text.count("\n") == text.count("\r\n") > 100
+        assert text.startswith(original[:original.index("z: 1")]) and text.endswith("z: 1\r\n")
