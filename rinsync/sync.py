@@ -291,7 +291,8 @@ def _plan(current, entries: list[dict], base, reserved: dict[str, str], report: 
     elif base.note and current.generated:
         log.info("merge base: %s", base.note)
     plan = plan_merge(current, entries, base.entries, reserved)
-    report.warnings += plan.notes
+    said = base.warn and "two-way" in (base.note or "")  # the merge-base warning already says what follows
+    report.warnings += [n for n in plan.notes if not (said and n.startswith("no usable last-sync state"))]
     return plan
 
 
