@@ -38,6 +38,7 @@ class Reply:
     delay: float = 0.0  # seconds before answering
     cut: bool = False  # announce the full length, send half the body, close the connection
     drop: bool = False  # close the connection without any answer
+    trickle: float = 0.0  # send the whole answer, status line and headers included, one byte every N seconds
 
 
 class CatalogServer:
@@ -68,6 +69,20 @@ class CatalogServer:
                 if reply.drop:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if reply.trickle:
+                    self.close_connection = True
+                    head = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
+                    raw = (f"HTTP/1.1 {reply.status} OK\r\n{head}Content-Length: {len(reply.body)}\r\n\r\n"
+                           .encode() + reply.body)
+                    for index in range(len(raw)):
+                        if outer.stop.wait(reply.trickle):
+                            return
+                        try:
+                            self.wfile.write(raw[index:index + 1])
+                            self.wfile.flush()
+                        except OSError:
+                            return
                     return
                 etag = reply.headers.get("ETag")
                 if etag and self.headers.get("If-None-Match") == etag and reply.status == 200:
