@@ -238,8 +238,10 @@ def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor
     """Replace each file in order: every new content is written to a temporary file and validated first,
     so a failed check replaces nothing; then per file: backup, state, rename."""
     from .files.atomic import PendingFile, write_atomic
+    from .files.safeopen import refuse_links
     from .litellm.state import state_path
 
+    refuse_links(*[p for f in files for p in (f.path.with_name(f.path.name + ".backup"), state_path(f.path))])
     with contextlib.ExitStack() as stack:
         # only the operator's config is written through a symlink (one they made); rinsync's own files never
         pending = [stack.enter_context(PendingFile(f.path, f.data, follow_link=f.path == Path(options.config)))

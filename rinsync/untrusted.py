@@ -31,12 +31,38 @@ def one_line(text: str) -> str:
 
 
 def record_problem(record: dict) -> str | None:
-    """Why a catalog record's identity text is unusable (control characters), or None."""
+    """Why a catalog record is unusable: identity text with control characters, or a price or limit that is
+    not a finite number (``NaN``, ``Infinity``, ``1e400``, ``"1e999999999"``); None when it is fine."""
     for key in IDENTITY_FIELDS:
         value = record.get(key)
         if isinstance(value, str) and CONTROL.search(value):
             return f"{key} holds a control character ('{escape(value)}')"
+    for where, value in _numbers(record):
+        if not _finite(value):
+            return f"{where} is not a finite number ({escape(str(value), 40)})"
     return None
+
+
+def _numbers(record: dict):
+    """The record's top-level numbers and its prices and provider limits (the values that become costs/limits)."""
+    for key, value in record.items():
+        if isinstance(value, float):
+            yield key, value
+    for group in ("pricing", "top_provider"):
+        values = record.get(group)
+        if isinstance(values, dict):
+            for key, value in values.items():
+                if isinstance(value, (float, str)):
+                    yield f"{group}.{key}", value
+
+
+def _finite(value: float | str) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return True  # not a number at all: the schema and price() decide
 
 
 def value_problem(value: Any, path: str = "") -> str | None:

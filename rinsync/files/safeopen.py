@@ -151,3 +151,13 @@ def operator_link_target(path: Path) -> Path:
         raise refusal(path, f"it is a symbolic link made by uid {link.st_uid}, neither you, root nor the "
                             "directory's owner")
     return Path(os.path.realpath(path))
+
+
+def refuse_links(*paths: Path) -> None:
+    """Before a sync writes anything: none of the files it will replace is a planted symlink."""
+    for path in paths:
+        try:
+            if stat.S_ISLNK(os.lstat(path).st_mode):
+                raise refusal(path, "it is a symbolic link")
+        except FileNotFoundError:
+            continue

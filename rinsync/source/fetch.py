@@ -177,7 +177,8 @@ def _url_problem(url: str) -> str | None:
     except ValueError:
         return "not a valid URL (bad host or port)"
     if parts.scheme not in ("http", "https"):
-        return f"the URL must start with http:// or https:// (not {parts.scheme + ':' if parts.scheme else 'none'})"
+        given = f"{parts.scheme}:" if parts.scheme else "a bare host or path"
+        return f"the URL must start with http:// or https:// (not {given})"
     if not host:
         return "the URL names no host"
     if port == 0:
