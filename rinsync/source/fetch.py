@@ -361,7 +361,7 @@ def fetch_catalog(settings: FetchSettings, api_key: str | None = None, cache: Ca
                   redactor: Redactor | None = None, sleep=time.sleep) -> Fetched:
     """GET the catalog within ``settings.total_timeout``. Raises FetchError (exit 75) with a one-line,
     secret-free reason."""
-    from .deadline import Watchdog, watched_session
+    from ..deadline import Watchdog, watched_session
 
     redactor = redactor or Redactor()
     redactor.add(api_key)

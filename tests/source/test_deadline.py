@@ -125,3 +125,17 @@ def test_credentials_in_the_url_never_reach_debug_output_errors_or_the_cache(env
     meta = json.loads((config.parent / ".rinsync-cache" / "catalog.meta.json").read_text())
     assert meta["url"].startswith(server.url + "?sha256=")
     assert server.requests[0]["path"].startswith(f"/api/v1/models?token={SECRET}")  # but it was really sent
+
+
+def test_verify_ends_when_a_proxy_trickles_its_answer(tmp_path):
+    """The same watchdog bounds `rinsync verify`: three answers at most, so three times --timeout in total."""
+    config = new_site(tmp_path)
+    with CatalogServer() as server:
+        server.serve(b'{"data": []}')
+        server.default.trickle = 0.2
+        started = time.monotonic()
+        done = run_limited(rinsync_cmd("verify", "--proxy", server.url.rsplit("/api", 1)[0], "--config", str(config),
+                                       "--timeout", "1"), subprocess_env(), tmp_path, timeout=30, memory_mb=1024)
+        elapsed = time.monotonic() - started
+    assert_one_line_failure(done, 75, "did not complete GET /v1/models within 3s in total")
+    assert elapsed < 10, elapsed
