@@ -326,6 +326,10 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
     target = include_target(config, options.include_file)
     if same_file(target, absolute(config)):
         raise RinsyncError(f"--include-file names the config itself ({_shown(config)})", exitcodes.USAGE)
+    if not options.dry_run:
+        from .files.safeopen import refuse_links
+
+        refuse_links(target)  # rinsync's own file: a link planted there is neither read nor written
     with _locked(options, config, target):
         cfg = read_config(config)
         scan = scan_includes(config, cfg.document, target)

@@ -81,6 +81,19 @@ def test_a_planted_link_is_refused_in_include_mode(site, run_cli, name):
     _assert_refused(result, config, before, victim, planted)
 
 
+def test_a_planted_include_link_is_refused_before_it_is_read(site, run_cli):
+    """Whatever the link points to (here a binary file that is not YAML), the answer is the same refusal."""
+    config, victim = site
+    victim.write_bytes(b"\x00\x01 not yaml: [")
+    planted = config.parent / "openrouter.models.yaml"
+    _plant("symlink", planted, victim)
+    before = config.read_bytes()
+    result = run_cli("compile", "--config", str(config), "--catalog", str(CATALOG_NEW),
+                     "--include-file", "openrouter.models.yaml")
+    assert result.code == 74 and result.err.count("\n") == 1 and "refusing to write" in result.err, result.err
+    assert config.read_bytes() == before and victim.read_bytes() == b"\x00\x01 not yaml: ["
+
+
 def test_backup_link_planted_after_a_first_sync(site, run_cli):
     """A planted backup of a config rinsync already manages: the new config is not written either."""
     config, victim = site
