@@ -68,9 +68,9 @@ class Redactor:
             password, username = parts.password, parts.username
         except ValueError:
             return
-        for value in (password, username):
-            self.add(value)
-            self.add(quote(value or "", safe=""))
+        self.add(password)  # a secret: a response that contains it fails like one holding the API key
+        self.add(quote(password or "", safe=""))
+        self.hide(username)  # not a secret (it may well be a word of the catalog), but never shown
         if parts.query:
             for form in (parts.query, quote(parts.query, safe="=&")):
                 self.hide(form)
