@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from helpers_sync import CATALOG_NEW, CATALOG_OLD, Reply, new_site, snapshot
+from helpers_sync import CATALOG_NEW, CATALOG_OLD, FAKE_KEY, Reply, new_site, snapshot
 
 from rinsync.files.atomic import TMP_MARK
 
@@ -144,8 +144,9 @@ def test_another_users_lock_file_is_locked_but_never_written(site, run_cli):
 
 
 @pytest.mark.parametrize("planted", ["directory", "catalog.json", "catalog.meta.json"])
-def test_a_planted_cache_link_is_not_followed(env, server, run_cli, planted, tmp_path):
+def test_a_planted_cache_link_is_not_followed(env, server, run_cli, planted, tmp_path, monkeypatch):
     """The cache is written after the config: a planted link there is a warning, and nothing leaves the cache."""
+    monkeypatch.setenv("OPENROUTER_API_KEY", FAKE_KEY)
     config = new_site(tmp_path / "site")
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -164,6 +165,9 @@ def test_a_planted_cache_link_is_not_followed(env, server, run_cli, planted, tmp
     assert "could not update the catalog cache: refusing to write" in result.err
     assert "Traceback" not in result.err
     assert snapshot(outside) == before and stat.S_IMODE(outside.stat().st_mode) == 0o755
+    assert server.requests[0]["headers"]["Authorization"] == f"Bearer {FAKE_KEY}"
+    assert FAKE_KEY not in result.out + result.err
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and FAKE_KEY.encode() in p.read_bytes()] == []
     # the planted link is never read as the cache either
     server.queue(Reply(304))
     assert run_cli("compile", "--config", str(config), "--catalog", "cache").code == 75

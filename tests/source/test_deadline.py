@@ -9,6 +9,7 @@ import time
 import pytest
 from helpers_sync import (
     CATALOG_NEW,
+    FAKE_KEY,
     CatalogServer,
     Reply,
     assert_one_line_failure,
@@ -39,8 +40,10 @@ def test_a_trickling_server_ends_at_the_total_deadline(tmp_path, after):
         started = time.monotonic()
         done = run_limited(rinsync_cmd("compile", "--rules", str(rules), "--config", str(config),
                                        "--source-url", server.url),
-                           subprocess_env(), tmp_path, timeout=30, memory_mb=1024)
+                           subprocess_env(OPENROUTER_API_KEY=FAKE_KEY), tmp_path, timeout=30, memory_mb=1024)
         elapsed = time.monotonic() - started
+        assert server.requests and server.requests[0]["headers"]["Authorization"] == f"Bearer {FAKE_KEY}"
+    assert FAKE_KEY[10:30] not in done.stdout + done.stderr
     assert_one_line_failure(done, 75, "no complete answer within the total deadline of 3s",
                             "kept config/litellm/config.yaml unchanged")
     assert 2.9 < elapsed < 10, elapsed
