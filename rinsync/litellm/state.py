@@ -48,7 +48,7 @@ def _read(path: Path) -> dict | None:
         if data is None:
             return None
         document = json.loads(data.decode("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {"corrupt": True}
     if not isinstance(document, dict) or document.get("version") != VERSION \
             or not isinstance(document.get("generations"), list):

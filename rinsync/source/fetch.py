@@ -294,7 +294,7 @@ class CatalogCache:
             if raw_meta is None or payload is None or len(payload) > MAX_BYTES:
                 return None
             meta = json.loads(raw_meta.decode("utf-8"))
-        except (RinsyncError, OSError, ValueError):
+        except (RinsyncError, OSError, ValueError, RecursionError):  # a planted link, damage, a nesting bomb
             return None
         if not isinstance(meta, dict) or meta.get("sha256") != hashlib.sha256(payload).hexdigest():
             return None
