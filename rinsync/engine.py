@@ -13,6 +13,7 @@ from jmespath import exceptions as jp_errors
 from .diagnostics import Finding, RinsyncError, RulesError
 from .dsl.expr import Evaluator, truthy
 from .dsl.rules import Origin, Override, Rule, Ruleset, merge_patch
+from .untrusted import value_problem
 
 GENERATED_BY = "rinsync"
 MARKER_KEY = "generated_by"
@@ -67,6 +68,7 @@ class CompileResult:
     entries: list[dict]
     decisions: list[Decision]
     today: dt.date
+    warnings: list[str] = field(default_factory=list)  # entries refused for unsafe upstream values
 
     def decision_for(self, model_id: str) -> Decision | None:
         return next((d for d in self.decisions if d.model_id == model_id), None)
@@ -151,10 +153,11 @@ class Engine:
 
     def compile(self, records: list[dict]) -> CompileResult:
         decisions = [self.decide(record) for record in records]
+        warnings = [w for w in map(_refuse_unsafe_entry, decisions) if w]
         self._resolve_collisions(decisions)
         entries = sorted((d.entry for d in decisions if d.kept and d.entry),
                          key=lambda e: (e["model_name"], e["model_info"][SOURCE_ID_KEY]))
-        return CompileResult(entries, decisions, self.today)
+        return CompileResult(entries, decisions, self.today, warnings)
 
     def _resolve_collisions(self, decisions: list[Decision]) -> None:
         by_name: dict[str, list[Decision]] = {}
@@ -194,3 +197,16 @@ def _checked_name(name: str, model_id: str, template: str) -> str:
     raise RinsyncError(f"the name template {template!r} renders {problem} for model "
                        f"'{model_id.encode('unicode_escape').decode('ascii')}'; give it an override with its own "
                        "'name', or exclude it", 1)
+
+
+def _refuse_unsafe_entry(decision: Decision) -> str | None:
+    """Drop an entry that would carry a control character or a non-finite number into the config."""
+    if not decision.kept or not decision.entry:
+        return None
+    problem = value_problem(decision.entry)
+    if problem is None:
+        return None
+    decision.kept = False
+    decision.entry = None
+    decision.dropped_reason = f"unsafe upstream value: {problem}"
+    return f"skipped model '{decision.model_id}': {problem}"

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 MAX_YAML_BYTES = 16 * 1024 * 1024  # a rules file, rule test, config or included file
-MAX_STATE_BYTES = 64 * 1024 * 1024  # the merge-state sidecar (several generations of a large catalog)
 MAX_YAML_NODES = 1_000_000  # YAML nodes after expanding every alias (a billion-laughs file has 10^9)
 MAX_YAML_DEPTH = 100  # nesting of YAML collections (real configs and rules stay under 10)
 MAX_REGEX_MEMORY = 8 * 1024 * 1024  # bytes RE2 may use for one compiled pattern
@@ -25,10 +24,11 @@ MAX_EXPRESSION_GROWTH = 10_000  # how many times an expression may multiply the 
 class ReadRefused(OSError):
     """A file that is not a bounded regular file; ``reason`` says why, for a one-line message."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, too_large: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.strerror = reason
+        self.too_large = too_large
 
 
 def _kind(mode: int) -> str:
@@ -54,7 +54,7 @@ def read_regular(path: Path | str, limit: int) -> bytes:
     if not stat.S_ISREG(info.st_mode):
         raise ReadRefused(f"it is {_kind(info.st_mode)}, not a regular file")
     if info.st_size > limit:
-        raise ReadRefused(f"it is {info.st_size:,} bytes, more than the limit of {limit:,}")
+        raise ReadRefused(f"it is {info.st_size:,} bytes, more than the limit of {limit:,}", too_large=True)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
         opened = os.fstat(fd)
@@ -69,7 +69,7 @@ def read_regular(path: Path | str, limit: int) -> bytes:
             chunks.append(chunk)
             total += len(chunk)
             if total > limit:
-                raise ReadRefused(f"it grew past the limit of {limit:,} bytes while being read")
+                raise ReadRefused(f"it grew past the limit of {limit:,} bytes while being read", too_large=True)
         return b"".join(chunks)
     finally:
         os.close(fd)

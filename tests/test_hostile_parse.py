@@ -254,9 +254,11 @@ def test_damaged_or_deep_state_is_treated_as_missing_with_a_warning(tmp_path, co
 
 def test_state_that_is_a_fifo_does_not_block(tmp_path):
     config = site(tmp_path)
+    before = config.read_bytes()
     os.mkfifo(tmp_path / ".rinsync-state.config.yaml.json")
-    result = compile_into(config, "--dry-run")
-    assert result.code == 0 and "is unreadable (it is a FIFO" in result.err
+    result = compile_into(config)  # a planted FIFO is refused (family 1), never opened for a blocking read
+    assert_one_line_error(result, 74, "refusing to write", ".rinsync-state.config.yaml.json: it is a FIFO")
+    assert config.read_bytes() == before
 
 
 @pytest.mark.parametrize("command", [["models"], ["lint", str(REPO / "rules")], ["explain", "x/y"]])
@@ -275,7 +277,7 @@ def test_cache_that_is_a_fifo_is_no_cache(tmp_path):
     os.mkfifo(cache / "catalog.json")
     (cache / "catalog.meta.json").write_text("{}")
     result = run_limited("compile", "--config", str(config), "--catalog", "cache", cwd=tmp_path)
-    assert_one_line_error(result, 75, "no cached catalog", "damaged: it is a FIFO")
+    assert_one_line_error(result, 75, "no cached catalog", "the cache is not rinsync's own plain file")
 
 
 def test_deep_cache_is_no_cache(tmp_path):

@@ -33,12 +33,15 @@ def backup_tmp_glob(path: Path) -> str:
 
 
 def _read(path: Path) -> bytes | None:
-    from ..limits import read_regular
+    """An earlier backup's bytes to compare with; None when missing, too large or not a plain file of ours."""
+    from ..diagnostics import RinsyncError
+    from .safeopen import read_own
 
     try:
-        return read_regular(path, _MAX_COMPARE)
-    except OSError:
+        data = read_own(path, _MAX_COMPARE)
+    except (OSError, RinsyncError):
         return None
+    return data if data is not None and len(data) <= _MAX_COMPARE else None
 
 
 class Backup:

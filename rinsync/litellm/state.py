@@ -54,21 +54,31 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+MAX_STATE_BYTES = 256 * 1024 * 1024
+
+
 def _digest(entry: dict) -> str:
     text = json.dumps(entry, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
 def read_generations(path: Path) -> tuple[list[Generation] | None, str | None]:
-    """The recorded generations, newest first; (None, why) when the file is missing or damaged."""
-    from ..limits import MAX_STATE_BYTES, load_json, read_regular
+    """The recorded generations, newest first; (None, why) when the file is missing or damaged.
+
+    A link, FIFO or device planted in its place raises ``UnsafeFile`` (exit 74): nothing is written."""
+    from ..files.safeopen import read_own
+    from ..limits import load_json
 
     try:
-        document = load_json(read_regular(path, MAX_STATE_BYTES))
-    except FileNotFoundError:
-        return None, f"no state file {path.name}"
+        data = read_own(path, MAX_STATE_BYTES)
     except OSError as exc:
         return None, f"state file {path.name} is unreadable ({exc.strerror or exc}); treated as missing"
+    if data is None:
+        return None, f"no state file {path.name}"
+    try:
+        if len(data) > MAX_STATE_BYTES:
+            raise ValueError(f"larger than {MAX_STATE_BYTES // (1024 * 1024)} MiB")
+        document = load_json(data)
     except ValueError as exc:
         return None, f"state file {path.name} is damaged ({str(exc).splitlines()[0][:80]}); treated as missing"
     if not isinstance(document, dict) or document.get("version") not in (1, VERSION) \

@@ -127,22 +127,31 @@ def backups_of(config: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in config.parent.glob(config.name + ".backup*")}
 
 
-def test_failed_runs_do_not_rotate_backups_away(site, run_cli):
+def test_failed_runs_do_not_rotate_backups_away(site, run_cli, monkeypatch):
+    from rinsync.diagnostics import RinsyncError
+    from rinsync.files import atomic
+
     sync_history(run_cli, site, SPREAD[:4], "--backups", "2")
     before, config_before = backups_of(site), site.read_bytes()
     assert len(before) == 3 and len(set(before.values())) == 2  # .backup (= the newest) and two distinct stamped
-    state = state_path(site)
-    state.unlink()
-    state.mkdir()  # the state cannot be replaced: the run fails after its backups were taken
+    commit = atomic.PendingFile.commit
+
+    def failing_rename(self):  # the disk fails at the very last step, after the backups were taken
+        if self.target.name == site.name:
+            self.discard()
+            raise RinsyncError(f"cannot write {self.target}: Input/output error; the previous file is unchanged",
+                               74)
+        return commit(self)
+
+    monkeypatch.setattr(atomic.PendingFile, "commit", failing_rename)
     for _ in range(3):
         result = run_cli("compile", "--config", str(site), "--catalog", str(SPREAD[5]), "--backups", "2")
         assert result.code == 74, result.err
-        assert [line for line in result.err.splitlines() if "error" in line] == [
-            line for line in result.err.splitlines() if line.startswith("rinsync: error: cannot write")]
-        assert "Traceback" not in result.err
+        errors = [line for line in result.err.splitlines() if line.startswith("rinsync: error:")]
+        assert len(errors) == 1 and "Input/output error" in errors[0] and "Traceback" not in result.err
         assert backups_of(site) == before and site.read_bytes() == config_before
     assert not [p for p in site.parent.iterdir() if "rinsync-tmp" in p.name]
-    state.rmdir()
+    monkeypatch.setattr(atomic.PendingFile, "commit", commit)
     result = run_cli("compile", "--config", str(site), "--catalog", str(SPREAD[5]), "--backups", "2")
     assert result.code == 0, result.err
     after = backups_of(site)
