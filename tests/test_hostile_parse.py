@@ -175,8 +175,10 @@ def test_non_finite_numbers_in_rules_are_located_errors(tmp_path):
                                 "overrides:\n  - when: \"id == 'x'\"\n    model_info: {input_cost_per_token: -.inf}\n")
     result = run_limited("lint", str(rules), cwd=tmp_path)
     assert result.code == 1 and "Traceback" not in result.err
-    assert "90-hostile.yaml:4:17: error non-finite-number nan is not a finite number" in result.out
-    assert "90-hostile.yaml:7:40: error non-finite-number -inf is not a finite number" in result.out
+    assert ("90-hostile.yaml:4:17: error non-finite-number defaults.litellm_params.max_tokens: nan is not a "
+            "finite number") in result.out
+    assert ("90-hostile.yaml:7:40: error non-finite-number overrides.0.model_info.input_cost_per_token: -inf is "
+            "not a finite number") in result.out
 
 
 def test_shipped_rules_stay_within_the_bounds():

@@ -157,7 +157,8 @@ class _FileChecker:
         if isinstance(value, float) and not math.isfinite(value):
             line, col = self.source.where(path)
             self.findings.append(Finding(self.source.file, line, col, "non-finite-number",
-                                         f"{value} is not a finite number", hint="write a number, or null"))
+                                         f"{'.'.join(map(str, path))}: {value} is not a finite number",
+                                         hint="write a number, or null"))
         elif isinstance(value, dict):
             for key, item in value.items():
                 self.non_finite(path + (key,), item)

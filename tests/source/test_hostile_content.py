@@ -165,10 +165,11 @@ def test_a_nan_written_by_an_older_version_is_corrected_by_the_next_good_catalog
     poisoned = yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False).encode()
     assert b".nan" in poisoned
     config.write_bytes(poisoned)
-    state = json.loads(state_path(config).read_text())
-    state["generations"] = [state["generations"][0]]
-    state["generations"][0]["config_sha256"] = sha256(poisoned)
-    state["generations"][0]["entries"][name]["model_info"]["input_cost_per_token"] = float("nan")
+    from rinsync.litellm.state import read_generations
+
+    entries = read_generations(state_path(config))[0][0].entries  # an older version's state (format 1)
+    entries[name]["model_info"]["input_cost_per_token"] = float("nan")
+    state = {"version": 1, "generations": [{"config_sha256": sha256(poisoned), "entries": entries}]}
     state_path(config).write_text(json.dumps(state))
     result = run_cli("compile", "--config", str(config), "--catalog", str(CATALOG_NEW), "-v")
     assert result.code == 0, result.err
