@@ -149,12 +149,12 @@ def state_bytes(config: Path, entries: list[dict], config_bytes: bytes, previous
     generations = [Generation(sha256(config_bytes), {e["model_name"]: e for e in entries})]
     recorded, _ = read_generations(state_path(config))
     recorded = recorded or []
-    if previous_config_bytes is not None:
+    if previous_config_bytes is not None and recorded:
         # The generation that describes the config about to be replaced, tagged with its hash (the config may
         # have been edited by hand since): the base if we are killed before the rename.
-        base = load_base(config, previous_config_bytes)
-        if base.entries is not None:
-            generations.append(Generation(sha256(previous_config_bytes), base.entries))
+        previous = sha256(previous_config_bytes)
+        base = next((g for g in recorded if g.config_sha256 == previous), recorded[0])
+        generations.append(Generation(previous, base.entries))
     seen = {g.config_sha256 for g in generations}
     for generation in recorded:
         if len(generations) >= KEEP_GENERATIONS:
@@ -163,11 +163,14 @@ def state_bytes(config: Path, entries: list[dict], config_bytes: bytes, previous
             seen.add(generation.config_sha256)
             generations.append(generation)
     pool: dict[str, dict] = {}
+    digests: dict[int, str] = {}  # entries read from the pool are shared between generations: hash each once
     listed = []
     for generation in generations:
         models = {}
         for name, entry in generation.entries.items():
-            key = _digest(entry)
+            key = digests.get(id(entry))
+            if key is None:
+                key = digests[id(entry)] = _digest(entry)
             pool.setdefault(key, entry)
             models[name] = key
         listed.append({"config_sha256": generation.config_sha256, "models": models})
