@@ -1,0 +1,219 @@
+"""What the REAL LiteLLM proxy charges for rinsync's compiled entries (marker ``integration``).
+
+One proxy runs the full compiled 2026-08-19 config (plus hand-written entries), pointed at the
+FakeOpenRouter, with a small LiteLLM callback that appends every call's ``response_cost`` to a file
+(the ``x-litellm-response-cost`` header is not sent on streamed responses). The FakeOpenRouter
+answers with usage holding cached, written and reasoning tokens; the cost the proxy reports must
+equal ``spec_oracle.openrouter_bill`` -- computed by hand from the raw catalog record, not from
+rinsync's output -- to a millionth of a cent. With OpenRouter's own ``usage.cost`` in the answer,
+the tests pin what LiteLLM 1.106.2 does (docs/pricing.md says the same).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from spec_oracle import expected_name, openrouter_bill
+
+import harness
+from harness import FakeOpenRouter, LiteLLMProxy
+from support import RULES_DIR, SHARED
+
+pytestmark = pytest.mark.integration
+
+CATALOG = "openrouter-models-2026-08-19.json"
+WARNING = "cache_read_input_token_cost will default to 0"
+TOLERANCE = 1e-8  # USD: a millionth of a cent
+
+COST_LOG_CALLBACK = '''\
+import json, os
+from litellm.integrations.custom_logger import CustomLogger
+
+
+class CostLog(CustomLogger):
+    async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):
+        with open(os.environ["RINSYNC_COST_LOG"], "a") as f:
+            f.write(json.dumps({"model": kwargs.get("model"), "stream": bool(kwargs.get("stream")),
+                                "response_cost": kwargs.get("response_cost")}) + "\\n")
+
+
+cost_log = CostLog()
+'''
+
+# (OpenRouter id, why it is here): cache read/write prices and a 200k tier; reasoning priced as
+# completion and a 200k tier; a 272k tier; reasoning priced apart; no cache price at all (cached
+# tokens cost the prompt price) with a 272k tier; a 128k tier.
+MODELS = {
+    "anthropic/claude-sonnet-4.5": 200_000,
+    "~google/gemini-pro-latest": 200_000,
+    "openai/gpt-5.5": 272_000,
+    "perplexity/sonar-deep-research": None,
+    "openai/gpt-5.4-pro": 272_000,
+    "bytedance-seed/seed-2.0-code": 128_000,
+}
+
+
+def usage(prompt: int, cached: int, written: int, completion: int, reasoning: int) -> dict:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": cached, "cache_write_tokens": written},
+            "completion_tokens_details": {"reasoning_tokens": reasoning}}
+
+
+SHORT = usage(3_000, 1_200, 500, 700, 300)
+
+
+def long_usage(threshold: int, with_cache: bool) -> dict:
+    """A prompt well above the tier's threshold (LiteLLM compares with '>', OpenRouter with '>=')."""
+    return usage(threshold + 50_000, 20_000 if with_cache else 0, 3_000 if with_cache else 0, 900, 400)
+
+
+@dataclass
+class Billing:
+    proxy: LiteLLMProxy
+    records: dict[str, dict]
+    cost_log: Path
+    log_path: Path
+
+    def costs(self, count: int) -> list[dict]:
+        """The last ``count`` lines of the callback's log (waits for them: the callback runs after the reply)."""
+        deadline = time.monotonic() + 15
+        while True:
+            lines = self.cost_log.read_text().splitlines() if self.cost_log.exists() else []
+            if len(lines) >= count or time.monotonic() > deadline:
+                return [json.loads(line) for line in lines[-count:]]
+            time.sleep(0.1)
+
+
+def start_proxy(d: Path, fake: FakeOpenRouter, config: Path) -> LiteLLMProxy:
+    (d / "cost_log.py").write_text(COST_LOG_CALLBACK)
+    data = harness.load_yaml(config)
+    data.setdefault("litellm_settings", {})["callbacks"] = "cost_log.cost_log"
+    top = {k: v for k, v in data.items() if k != "model_list"}
+    harness.write_config(config, data["model_list"], **top)
+    env = {"RINSYNC_COST_LOG": str(d / "costs.jsonl"), "PYTHONPATH": str(d)}
+    return LiteLLMProxy(config, env=env, log_dir=d / "proxy")
+
+
+@pytest.fixture(scope="module")
+def billing(tmp_path_factory, fake_openrouter: FakeOpenRouter):
+    harness.require_integration("litellm")
+    catalog = SHARED / "catalogs" / CATALOG
+    d = tmp_path_factory.mktemp("billing")
+    extra = d / "attribution.yaml"
+    extra.write_text(harness.attribution_rules(fake_openrouter.api_base))
+    config = d / "config.yaml"
+    config.write_text(harness.hand_written_config(fake_openrouter.api_base))
+    harness.compile_into_config(config, catalog, RULES_DIR, extra)
+    records = {r["id"]: r for r in json.loads(catalog.read_text())["data"]}
+    with start_proxy(d, fake_openrouter, config) as proxy:
+        yield Billing(proxy, records, d / "costs.jsonl", proxy.log_path)
+
+
+def chat_cost(billing: Billing, fake: FakeOpenRouter, model_id: str, use: dict, stream: bool = False) -> tuple:
+    """(header cost or None, the callback's response_cost) of one chat whose reply carries ``use``."""
+    fake.usage[model_id] = use
+    before = len(billing.cost_log.read_text().splitlines()) if billing.cost_log.exists() else 0
+    _, headers = billing.proxy.chat_raw(expected_name(model_id), [{"role": "user", "content": "bill me"}],
+                                        stream=stream)
+    logged = billing.costs(before + 1)[-1]
+    assert logged["model"] == model_id and logged["stream"] is stream, logged
+    header = headers.get("x-litellm-response-cost")
+    return (None if header is None else float(header)), logged["response_cost"]
+
+
+# --------------------------------------------------------------------------
+# start-up log
+# --------------------------------------------------------------------------
+
+
+def test_start_up_log_has_no_pricing_warning(billing: Billing):
+    log = billing.log_path.read_text()
+    assert WARNING not in log, [line for line in log.splitlines() if WARNING in line][:3]
+    assert "Uvicorn running on" in log or "Application startup complete" in log  # the log is the real one
+    assert len(billing.proxy.models()) == 412 + len(harness.HAND_WRITTEN_NAMES)
+
+
+def test_the_warning_check_catches_entries_without_cache_prices(billing: Billing, tmp_path: Path,
+                                                                 fake_openrouter: FakeOpenRouter):
+    """Negative control: the same config with the cache prices as rinsync wrote them before (only
+    ``cache_read_input_token_cost``, only where OpenRouter lists ``input_cache_read``) makes the real
+    proxy warn, naming only models that lost their cache prices."""
+    data = harness.load_yaml(billing.proxy.config_path)
+    stripped = set()
+    for entry in data["model_list"]:
+        info = entry.get("model_info") or {}
+        record = billing.records.get(info.get("openrouter_id"))
+        if record is None or "input_cost_per_token" not in info:
+            continue
+        for key in [k for k in info if k.startswith("cache_creation_input_token_cost")]:
+            del info[key]
+        if not record["pricing"].get("input_cache_read"):
+            del info["cache_read_input_token_cost"]
+            stripped.add(f"openrouter/{record['id']}")
+    top = {k: v for k, v in data.items() if k != "model_list"}
+    config = harness.write_config(tmp_path / "config.yaml", data["model_list"], **top)
+    with start_proxy(tmp_path, fake_openrouter, config) as proxy:
+        warned = [line.split("model=", 1)[1].split(" ", 1)[0]
+                  for line in proxy.log_path.read_text().splitlines() if WARNING in line]
+    print(f"negative control: {len(warned)} warnings for {len(stripped)} stripped entries")
+    assert len(warned) > 150, len(warned)
+    assert set(warned) <= stripped, sorted(set(warned) - stripped)
+
+
+# --------------------------------------------------------------------------
+# the cost of a call
+# --------------------------------------------------------------------------
+
+
+def cases(billing: Billing) -> list[tuple[str, dict]]:
+    out = []
+    for model_id, threshold in MODELS.items():
+        out.append((model_id, SHORT))
+        if threshold:
+            # LiteLLM has no cache-price keys for the 128k tier: that tier is checked without cached tokens
+            out.append((model_id, long_usage(threshold, with_cache=threshold != 128_000)))
+    return out
+
+
+def test_cost_without_usage_cost_is_the_catalog_price_by_hand(billing: Billing, fake_openrouter: FakeOpenRouter):
+    checked = []
+    for model_id, use in cases(billing):
+        record = billing.records[model_id]
+        want = openrouter_bill(record, use)
+        header, logged = chat_cost(billing, fake_openrouter, model_id, use)
+        assert header is not None, model_id
+        assert abs(header - want) <= TOLERANCE, (model_id, use["prompt_tokens"], header, want)
+        assert abs(logged - want) <= TOLERANCE, (model_id, use["prompt_tokens"], logged, want)
+        streamed_header, streamed = chat_cost(billing, fake_openrouter, model_id, use, stream=True)
+        assert streamed_header is None  # LiteLLM sends no cost header on a stream
+        assert abs(streamed - want) <= TOLERANCE, (model_id, "stream", streamed, want)
+        checked.append((model_id, use["prompt_tokens"], want))
+    # the cases really cover tiers, cache and reasoning prices (not all at the base rate)
+    assert len(checked) == 11
+    flat = {m: openrouter_bill(billing.records[m], SHORT) for m in MODELS}
+    for model_id, threshold in MODELS.items():
+        if threshold:
+            use = long_usage(threshold, with_cache=threshold != 128_000)
+            base_only = dict(billing.records[model_id], pricing={
+                k: v for k, v in billing.records[model_id]["pricing"].items() if k != "overrides"})
+            assert openrouter_bill(billing.records[model_id], use) > openrouter_bill(base_only, use), model_id
+    assert flat["perplexity/sonar-deep-research"] != openrouter_bill(
+        dict(billing.records["perplexity/sonar-deep-research"],
+             pricing={**billing.records["perplexity/sonar-deep-research"]["pricing"], "internal_reasoning": "0.000008"}),
+        SHORT)
+
+
+def test_openrouters_usage_cost_wins_over_the_written_prices(billing: Billing, fake_openrouter: FakeOpenRouter):
+    """LiteLLM 1.106.2 bills OpenRouter's ``usage.cost`` whenever the reply carries it, plain or
+    streamed, even though the entry has prices of its own (docs/pricing.md)."""
+    model_id = "anthropic/claude-sonnet-4.5"
+    billed = 0.0421337
+    assert abs(openrouter_bill(billing.records[model_id], SHORT) - billed) > 0.001
+    header, logged = chat_cost(billing, fake_openrouter, model_id, {**SHORT, "cost": billed})
+    assert header == pytest.approx(billed, abs=TOLERANCE) and logged == pytest.approx(billed, abs=TOLERANCE)
+    _, streamed = chat_cost(billing, fake_openrouter, model_id, {**SHORT, "cost": billed}, stream=True)
+    assert streamed == pytest.approx(billed, abs=TOLERANCE)
