@@ -159,7 +159,6 @@ def test_the_warning_check_catches_entries_without_cache_prices(billing: Billing
     with start_proxy(tmp_path, fake_openrouter, config) as proxy:
         warned = [line.split("model=", 1)[1].split(" ", 1)[0]
                   for line in proxy.log_path.read_text().splitlines() if WARNING in line]
-    print(f"negative control: {len(warned)} warnings for {len(stripped)} stripped entries")
     assert len(warned) > 150, len(warned)
     assert set(warned) <= stripped, sorted(set(warned) - stripped)
 
@@ -201,10 +200,9 @@ def test_cost_without_usage_cost_is_the_catalog_price_by_hand(billing: Billing, 
             base_only = dict(billing.records[model_id], pricing={
                 k: v for k, v in billing.records[model_id]["pricing"].items() if k != "overrides"})
             assert openrouter_bill(billing.records[model_id], use) > openrouter_bill(base_only, use), model_id
-    assert flat["perplexity/sonar-deep-research"] != openrouter_bill(
-        dict(billing.records["perplexity/sonar-deep-research"],
-             pricing={**billing.records["perplexity/sonar-deep-research"]["pricing"], "internal_reasoning": "0.000008"}),
-        SHORT)
+    deep = billing.records["perplexity/sonar-deep-research"]
+    as_completion = dict(deep, pricing={**deep["pricing"], "internal_reasoning": deep["pricing"]["completion"]})
+    assert flat["perplexity/sonar-deep-research"] != openrouter_bill(as_completion, SHORT)
 
 
 def test_openrouters_usage_cost_wins_over_the_written_prices(billing: Billing, fake_openrouter: FakeOpenRouter):
@@ -217,3 +215,32 @@ def test_openrouters_usage_cost_wins_over_the_written_prices(billing: Billing, f
     assert header == pytest.approx(billed, abs=TOLERANCE) and logged == pytest.approx(billed, abs=TOLERANCE)
     _, streamed = chat_cost(billing, fake_openrouter, model_id, {**SHORT, "cost": billed}, stream=True)
     assert streamed == pytest.approx(billed, abs=TOLERANCE)
+
+
+def test_the_openrouter_bills_recipe_on_the_real_proxy(billing: Billing, tmp_path: Path,
+                                                       fake_openrouter: FakeOpenRouter):
+    """docs/rules.md's recipe: without prices the proxy charges OpenRouter's ``usage.cost``, and a
+    reply without one (plain or streamed) costs 0 -- the trade-off the docs state."""
+    doc = (Path(harness.REPO_ROOT) / "docs" / "rules.md").read_text()
+    start = doc.index("```yaml\nversion: 1\noverrides:\n  - id: openrouter-bills")
+    recipe = tmp_path / "90-local.yaml"
+    recipe.write_text(doc[start + len("```yaml\n"):doc.index("```\n", start + 7)])
+    extra = tmp_path / "attribution.yaml"
+    extra.write_text(harness.attribution_rules(fake_openrouter.api_base))
+    compiled = harness.compile_standalone(tmp_path / "all.yaml", SHARED / "catalogs" / CATALOG, RULES_DIR, extra,
+                                          recipe)
+    keep = {expected_name(m) for m in MODELS}
+    entries = [e for e in compiled if e["model_name"] in keep]
+    assert len(entries) == len(MODELS) and not any("cost" in k for e in entries for k in e["model_info"])
+    config = harness.write_config(tmp_path / "config.yaml", entries)
+    cost_log = tmp_path / "costs.jsonl"
+    with start_proxy(tmp_path, fake_openrouter, config) as proxy:
+        assert WARNING not in proxy.log_path.read_text()
+        recipe_billing = Billing(proxy, billing.records, cost_log, proxy.log_path)
+        model_id = "anthropic/claude-sonnet-4.5"
+        for stream in (False, True):
+            _, logged = chat_cost(recipe_billing, fake_openrouter, model_id, SHORT, stream=stream)
+            assert logged == 0.0, (stream, logged)
+            _, logged = chat_cost(recipe_billing, fake_openrouter, model_id, {**SHORT, "cost": 0.0421337},
+                                  stream=stream)
+            assert logged == pytest.approx(0.0421337, abs=TOLERANCE), (stream, logged)
