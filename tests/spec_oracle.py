@@ -132,33 +132,40 @@ def expected_prices(record: dict) -> dict:
     return out
 
 
-def openrouter_bill(record: dict, usage: dict) -> float:
-    """USD OpenRouter bills for one chat completion's ``usage`` (prompt, cached, written, completion
-    and reasoning tokens), by hand from the raw catalog record.
+def openrouter_bill(record: dict, usage: dict, searches: int = 0) -> float:
+    """USD OpenRouter bills for one chat completion's ``usage`` and ``searches`` web searches, by hand
+    from the raw catalog record. ``usage`` may hold cached, written and audio prompt tokens and
+    reasoning, audio and image completion tokens (OpenRouter's usage shape).
 
     The tier is the override with the largest ``min_prompt_tokens`` the prompt reaches; a price the
-    tier does not list is the base price; a missing cache price is the tier's prompt price; reasoning
-    tokens cost ``internal_reasoning`` when it differs from the base completion price, else the
-    tier's completion price."""
+    tier does not list is the base price; a missing cache price is the tier's prompt price, a missing
+    audio or image price the prompt (input) or completion (output) price; reasoning tokens cost
+    ``internal_reasoning`` when it differs from the base completion price, else the tier's
+    completion price."""
     pricing = record["pricing"]
     prompt_tokens, completion_tokens = usage["prompt_tokens"], usage["completion_tokens"]
     details = usage.get("prompt_tokens_details") or {}
     cached, written = details.get("cached_tokens", 0), details.get("cache_write_tokens", 0)
-    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0)
+    audio_in = details.get("audio_tokens", 0)
+    out = usage.get("completion_tokens_details") or {}
+    reasoning, audio_out, image_out = (out.get(k, 0) for k in ("reasoning_tokens", "audio_tokens", "image_tokens"))
     reached = [o for o in pricing.get("overrides") or []
                if o.get("min_prompt_tokens") is not None and prompt_tokens >= o["min_prompt_tokens"]]
     tier = max(reached, key=lambda o: o["min_prompt_tokens"]) if reached else {}
 
-    def rate(component: str) -> Decimal | None:
+    def rate(component: str, default: Decimal | None = None) -> Decimal | None:
         value = tier.get(component, pricing.get(component))
-        return None if value in (None, "") else Decimal(value)
+        return default if value in (None, "") else Decimal(value)
 
     prompt_rate, completion_rate = rate("prompt"), rate("completion")
-    read_rate = rate("input_cache_read") if rate("input_cache_read") is not None else prompt_rate
-    write_rate = rate("input_cache_write") if rate("input_cache_write") is not None else prompt_rate
     base_reasoning = pricing.get("internal_reasoning")
     reasoning_rate = (Decimal(base_reasoning) if base_reasoning not in (None, "")
                       and Decimal(base_reasoning) != Decimal(pricing["completion"]) else completion_rate)
-    total = ((prompt_tokens - cached - written) * prompt_rate + cached * read_rate + written * write_rate
-             + (completion_tokens - reasoning) * completion_rate + reasoning * reasoning_rate)
+    total = ((prompt_tokens - cached - written - audio_in) * prompt_rate
+             + cached * rate("input_cache_read", prompt_rate) + written * rate("input_cache_write", prompt_rate)
+             + audio_in * rate("audio", prompt_rate)
+             + (completion_tokens - reasoning - audio_out - image_out) * completion_rate
+             + reasoning * reasoning_rate + audio_out * rate("audio_output", completion_rate)
+             + image_out * rate("image_output", completion_rate)
+             + searches * rate("web_search", Decimal(0)))
     return float(total)

@@ -224,7 +224,8 @@ class FakeOpenRouter:
 
     ``.usage`` maps an OpenRouter model id to the ``usage`` object its replies (plain and streamed)
     carry, e.g. cached and reasoning token details or OpenRouter's own ``cost``; other models get
-    ``DEFAULT_USAGE``.
+    ``DEFAULT_USAGE``. ``.annotations`` maps a model id to the ``annotations`` of its plain replies'
+    message (``url_citation`` ones mark a web search).
     """
 
     DEFAULT_USAGE: dict[str, Any] = {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}
@@ -234,6 +235,7 @@ class FakeOpenRouter:
         self.reply = reply
         self.requests: list[dict[str, Any]] = []
         self.usage: dict[str, dict[str, Any]] = {}
+        self.annotations: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -362,7 +364,8 @@ class FakeOpenRouter:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": self.reply},
+                    "message": {"role": "assistant", "content": self.reply,
+                                **({"annotations": self.annotations[model]} if model in self.annotations else {})},
                     "finish_reason": "stop",
                 }
             ],
