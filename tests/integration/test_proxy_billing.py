@@ -205,6 +205,59 @@ def test_cost_without_usage_cost_is_the_catalog_price_by_hand(billing: Billing, 
     assert flat["perplexity/sonar-deep-research"] != openrouter_bill(as_completion, SHORT)
 
 
+def modality_usage(audio_in: int = 0, audio_out: int = 0, image_out: int = 0) -> dict:
+    use = usage(2_000, 0, 0, 1_500, 0)
+    use["prompt_tokens_details"]["audio_tokens"] = audio_in
+    use["completion_tokens_details"].update(audio_tokens=audio_out, image_tokens=image_out)
+    return use
+
+
+def test_audio_image_and_web_search_prices(billing: Billing, fake_openrouter: FakeOpenRouter):
+    """Audio in and out (priced apart from text), image output tokens, and one web search (a reply
+    with a url_citation annotation) cost what the catalog says."""
+    cases = [("openai/gpt-audio", modality_usage(audio_in=600, audio_out=900), 0),
+             ("google/gemini-2.5-flash-image", modality_usage(image_out=1_290), 0),
+             ("anthropic/claude-sonnet-4.5", SHORT, 1)]
+    for model_id, use, searches in cases:
+        record = billing.records[model_id]
+        want = openrouter_bill(record, use, searches)
+        assert want != openrouter_bill(record, usage(use["prompt_tokens"], 0, 0, use["completion_tokens"], 0))
+        if searches:
+            fake_openrouter.annotations[model_id] = [{"type": "url_citation", "url_citation": {
+                "url": "https://example.org/", "title": "Example", "start_index": 0, "end_index": 4}}]
+        try:
+            header, logged = chat_cost(billing, fake_openrouter, model_id, use)
+        finally:
+            fake_openrouter.annotations.pop(model_id, None)
+        assert abs(header - want) <= TOLERANCE and abs(logged - want) <= TOLERANCE, (model_id, header, want)
+
+
+def without_override(record: dict, min_prompt_tokens: int) -> dict:
+    pricing = dict(record["pricing"])
+    pricing["overrides"] = [o for o in pricing["overrides"] if o.get("min_prompt_tokens") != min_prompt_tokens]
+    return dict(record, pricing=pricing)
+
+
+def test_what_litellm_cannot_bill_is_billed_as_docs_pricing_md_says(billing: Billing,
+                                                                      fake_openrouter: FakeOpenRouter):
+    """The documented gaps, measured: a prompt of exactly a tier's min_prompt_tokens stays at the
+    price below (LiteLLM compares with '>'), and a 32k tier (no LiteLLM key) is not applied."""
+    sonnet = billing.records["anthropic/claude-sonnet-4.5"]
+    at_boundary = usage(200_000, 20_000, 3_000, 900, 400)
+    header, _ = chat_cost(billing, fake_openrouter, "anthropic/claude-sonnet-4.5", at_boundary)
+    below = openrouter_bill(without_override(sonnet, 200_000), at_boundary)
+    assert abs(header - below) <= TOLERANCE and below < openrouter_bill(sonnet, at_boundary)
+
+    qwen = billing.records["qwen/qwen3-max-thinking"]
+    mid = usage(50_000, 0, 0, 900, 0)
+    header, _ = chat_cost(billing, fake_openrouter, "qwen/qwen3-max-thinking", mid)
+    base = openrouter_bill(without_override(qwen, 32_000), mid)
+    assert abs(header - base) <= TOLERANCE and base < openrouter_bill(qwen, mid)
+    high = usage(150_000, 0, 0, 900, 0)  # above 128k the 128k tier applies
+    header, _ = chat_cost(billing, fake_openrouter, "qwen/qwen3-max-thinking", high)
+    assert abs(header - openrouter_bill(qwen, high)) <= TOLERANCE
+
+
 def test_openrouters_usage_cost_wins_over_the_written_prices(billing: Billing, fake_openrouter: FakeOpenRouter):
     """LiteLLM 1.106.2 bills OpenRouter's ``usage.cost`` whenever the reply carries it, plain or
     streamed, even though the entry has prices of its own (docs/pricing.md)."""
