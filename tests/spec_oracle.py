@@ -88,7 +88,7 @@ def _cache_price(pricing: dict, component: str, tier: dict | None = None) -> flo
     """A cache price: listed by the tier, else by the base, else the (tier's) prompt price."""
     if tier is not None and component in tier:
         return price(tier[component])
-    if pricing.get(component) not in (None, ""):
+    if price(pricing.get(component)) is not None:
         return None if tier is not None else price(pricing[component])  # a tier keeps the base price
     return price((tier or pricing).get("prompt"))
 
