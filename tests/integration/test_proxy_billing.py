@@ -12,6 +12,7 @@ the tests pin what LiteLLM 1.106.2 does (docs/pricing.md says the same).
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +160,13 @@ def test_the_warning_check_catches_entries_without_cache_prices(billing: Billing
     with start_proxy(tmp_path, fake_openrouter, config) as proxy:
         warned = [line.split("model=", 1)[1].split(" ", 1)[0]
                   for line in proxy.log_path.read_text().splitlines() if WARNING in line]
+        # the warning's "default to 0" is not what happens: cached tokens cost the input price
+        model_id = "perplexity/sonar-deep-research"
+        assert f"openrouter/{model_id}" in warned
+        stripped_billing = Billing(proxy, billing.records, tmp_path / "costs.jsonl", proxy.log_path)
+        header, _ = chat_cost(stripped_billing, fake_openrouter, model_id, SHORT)
+        cached_free = openrouter_bill(billing.records[model_id], SHORT) - 1_200 * 2e-06
+        assert abs(header - openrouter_bill(billing.records[model_id], SHORT)) <= TOLERANCE, (header, cached_free)
     assert len(warned) > 150, len(warned)
     assert set(warned) <= stripped, sorted(set(warned) - stripped)
 
@@ -297,3 +305,28 @@ def test_the_openrouter_bills_recipe_on_the_real_proxy(billing: Billing, tmp_pat
             _, logged = chat_cost(recipe_billing, fake_openrouter, model_id, {**SHORT, "cost": 0.0421337},
                                   stream=stream)
             assert logged == pytest.approx(0.0421337, abs=TOLERANCE), (stream, logged)
+
+
+LITELLM_PRICE_FIELDS = """\
+import json, sys
+from litellm.types.utils import CustomPricingLiteLLMParams, without_server_derived_pricing
+info = json.load(sys.stdin)
+print(json.dumps({"not_params": sorted(k for k in info if k not in CustomPricingLiteLLMParams.model_fields),
+                  "kept_by_model_new": sorted(without_server_derived_pricing(info))}))
+"""
+
+
+def test_every_price_key_can_move_to_litellm_params_for_an_api_applier(billing: Billing):
+    """docs/pricing.md's note for a future API-based applier, checked against the installed LiteLLM:
+    every price key rinsync writes is a custom-pricing field of ``litellm_params``, and ``/model/new``'s
+    cleaning of ``model_info`` (``without_server_derived_pricing``) drops every one of them."""
+    info: dict = {}
+    for entry in harness.load_model_list(billing.proxy.config_path):
+        info.update({k: v for k, v in (entry.get("model_info") or {}).items() if "cost" in k})
+    assert len(info) >= 20
+    python = Path(harness.litellm_bin()).with_name("python")
+    result = subprocess.run([str(python), "-c", LITELLM_PRICE_FIELDS], input=json.dumps(info), capture_output=True,
+                            text=True, timeout=120, env=harness.litellm_env())
+    assert result.returncode == 0, result.stderr[-2000:]
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer == {"not_params": [], "kept_by_model_new": []}
