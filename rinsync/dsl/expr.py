@@ -6,6 +6,7 @@ import datetime as _dt
 import math
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import jmespath
