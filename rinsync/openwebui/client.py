@@ -59,6 +59,9 @@ class Client:
         if response.status_code in (401, 403) and path == "/all":
             raise OpenWebUIError(f"{what}: Open WebUI refused the token (HTTP {response.status_code}); set an admin's "
                                  "API key or token", exitcodes.OPENWEBUI_FAILED)
+        if response.status_code == 404 and path == "/all":
+            raise OpenWebUIError(self.redactor(f"{what}: HTTP 404 at {target} (is {self.url} Open WebUI, 0.6 or "
+                                               "newer?)"), exitcodes.OPENWEBUI_FAILED)
         if response.status_code != 200:
             raise OpenWebUIError(self.redactor(f"{what}: HTTP {response.status_code} {_detail(response)}"),
                                  exitcodes.OPENWEBUI_FAILED)

@@ -91,6 +91,16 @@ class RecordBuilder:
         return to_record(decision.entry["model_name"], decision.model_id, fields)
 
 
+def view(fields: dict[str, Any]) -> dict:
+    """Flattened fields in the shape of the rules' ``openwebui:`` section (for explain and rule tests)."""
+    out: dict[str, Any] = {k: fields[k] for k in SCALARS if k in fields}
+    for part in ("capabilities", "params"):
+        nested = {k.split(".", 1)[1]: v for k, v in fields.items() if k.startswith(part + ".")}
+        if nested:
+            out[part] = nested
+    return out
+
+
 def to_record(model_id: str, openrouter_id: str, fields: dict[str, Any]) -> dict:
     """A ``ModelForm``-shaped record from flattened fields, with rinsync's marker."""
     meta: dict[str, Any] = {MARKER_KEY: {"generated_by": GENERATED_BY, "openrouter_id": openrouter_id}}
