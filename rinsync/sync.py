@@ -203,7 +203,7 @@ def sync_openwebui(engine, result, options: SyncOptions, token: str, redactor: R
                         state=options.openwebui_state or default_state_path(options.config),
                         dry_run=options.dry_run, force=options.force,
                         max_remove_fraction=options.max_remove_fraction, lock_timeout=options.lock_timeout,
-                        detailed=options.verbose)
+                        detailed=options.verbose, key_env=options.openwebui_key_env)
     if not engine.ruleset.openwebui:
         report.warnings.append("the rules have no openwebui: section; Open WebUI records get only a name")
     sync_records(records, settings, redactor, report.lines, report.warnings)

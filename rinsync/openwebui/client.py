@@ -35,9 +35,11 @@ def base_url(url: str) -> str:
 
 
 class Client:
-    def __init__(self, url: str, token: str, redactor, timeout: tuple[float, float] = TIMEOUT):
+    def __init__(self, url: str, token: str, redactor, timeout: tuple[float, float] = TIMEOUT,
+                 key_env: str = "OPENWEBUI_API_KEY"):
         import requests
 
+        self.key_env = key_env
         self.url = base_url(url)
         self.redactor = redactor
         self.timeout = timeout
@@ -57,8 +59,8 @@ class Client:
             raise OpenWebUIError(self.redactor(f"{what}: Open WebUI at {self.url} did not answer "
                                                f"({type(exc).__name__})"), exitcodes.OPENWEBUI_FAILED) from None
         if response.status_code in (401, 403) and path == "/all":
-            raise OpenWebUIError(f"{what}: Open WebUI refused the token (HTTP {response.status_code}); set an admin's "
-                                 "API key or token", exitcodes.OPENWEBUI_FAILED)
+            raise OpenWebUIError(f"{what}: Open WebUI refused the token (HTTP {response.status_code}); set "
+                                 f"{self.key_env} to an admin's API key or token", exitcodes.OPENWEBUI_FAILED)
         if response.status_code == 404 and path == "/all":
             raise OpenWebUIError(self.redactor(f"{what}: HTTP 404 at {target} (is {self.url} Open WebUI, 0.6 or "
                                                "newer?)"), exitcodes.OPENWEBUI_FAILED)

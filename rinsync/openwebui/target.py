@@ -29,6 +29,7 @@ class Settings:
     max_remove_fraction: float = 0.5
     lock_timeout: float = 60.0
     detailed: bool = False
+    key_env: str = "OPENWEBUI_API_KEY"
 
 
 def plan_lines(result: Plan, detailed: bool) -> list[str]:
@@ -72,7 +73,7 @@ def sync_records(records: list[dict], settings: Settings, redactor, lines: list[
     from ..files.atomic import write_atomic
 
     url = base_url(settings.url)
-    client = Client(url, settings.token, redactor)
+    client = Client(url, settings.token, redactor, key_env=settings.key_env)
     with _locked(settings):
         current = client.records()
         base, note = load_base(settings.state, url)

@@ -261,7 +261,8 @@ class TestOpenWebUIRecords:
         r = stack.sync(token="not-a-valid-token")
         assert r.returncode == 6, r.stderr
         lines = r.stderr.strip().splitlines()
-        assert len(lines) == 1 and "refused the token (HTTP 401)" in lines[0], r.stderr
+        assert len(lines) == 1, r.stderr
+        assert "refused the token (HTTP 401); set OPENWEBUI_API_KEY to an admin's" in lines[0], r.stderr
         assert not stack.state.exists()
         assert stack.records() == {}
 
