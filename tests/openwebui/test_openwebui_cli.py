@@ -82,3 +82,15 @@ def test_something_else_at_the_url_is_a_one_line_error_under_limits(tmp_path):
         f"rinsync: error: reading Open WebUI's model records: HTTP 404 at {fake.url}/api/v1/models/all (is "
         f"{fake.url} Open WebUI, 0.6 or newer?)"]
     assert TOKEN not in done.stdout + done.stderr
+
+
+def test_explain_shows_the_open_webui_record(run_cli, monkeypatch):
+    monkeypatch.chdir(REPO)
+    kept = run_cli("explain", "meta-llama/llama-guard-3-8b", "--catalog", str(SAMPLE_CATALOG))
+    assert kept.code == 0
+    lines = kept.out.splitlines()
+    record = lines[lines.index("openwebui record:"):]
+    assert "  id: openrouter/meta-llama-llama-guard-3-8b" in record
+    assert "  active: false" in record and "    vision: false" in record and "    function_calling: legacy" in record
+    dropped = run_cli("explain", "openai/gpt-4o:extended", "--catalog", str(SAMPLE_CATALOG))
+    assert "openwebui record it would have had if kept:" in dropped.out.splitlines()
