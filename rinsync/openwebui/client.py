@@ -101,5 +101,8 @@ def _detail(response) -> str:
         detail = response.json().get("detail")
     except (ValueError, AttributeError):
         detail = None
+    if isinstance(detail, list):  # FastAPI's validation errors: [{"loc": [...], "msg": ...}, ...]
+        detail = "; ".join(f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg')}"
+                           if isinstance(item, dict) else str(item) for item in detail[:3])
     text = detail if isinstance(detail, str) else (str(detail) if detail else response.reason or "")
     return " ".join(str(text).split())[:200]

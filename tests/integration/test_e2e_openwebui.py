@@ -368,6 +368,44 @@ class TestOpenWebUIRecords:
         assert not dropped & set(seen)
 
 
+    def test_a_refused_request_stops_the_sync_and_says_exactly_what_was_applied(self, records_stack: RecordsStack):
+        """A real refusal: Open WebUI rejects a model id with a space (routers/models.py is_valid_model_id)."""
+        stack = records_stack
+        if "foreign" not in stack.notes:
+            pytest.skip("needs the previous tests")
+        new = kept_records(NEW, stack.extra_rules)
+        first, second = [new[n]["id"] for n in sorted(new) if n != stack.notes["foreign"]][:2]
+        renames = stack.dir / "renames.yaml"
+        renames.write_text(
+            "version: 1\noverrides:\n"
+            f"  - {{id: rename-ok, when: \"id == '{first}'\", name: \"aaa-ok-{{slug}}\"}}\n"
+            f"  - {{id: rename-bad, when: \"id == '{second}'\", name: \"zzz bad {{slug}}\"}}\n")
+        before = stack.records()
+        state_before = stack.state.read_bytes()
+        r = stack.sync("--rules", renames, catalog=NEW)
+        assert r.returncode == 6, r.stderr
+        lines = r.stderr.strip().splitlines()
+        ok_name, bad_name = f"aaa-ok-{new_slug(first)}", f"zzz bad {new_slug(second)}"
+        assert lines[-1].startswith(f"rinsync: error: Open WebUI sync failed: creating {bad_name}: HTTP 422 body.id: "
+                                    "String should match pattern"), lines
+        assert lines[-1].endswith(f"; applied 1 of 4 changes before it (1 created; the last: create {ok_name}), the "
+                                  "rest not; run the sync again to finish"), lines[-1]
+        after = stack.records()
+        assert set(after) == set(before) | {ok_name}  # exactly the one create, no delete
+        assert stack.state.read_bytes() != state_before
+        # the next sync without the renames removes what the failed run added, and nothing else changes
+        r = stack.sync(catalog=NEW)
+        assert r.returncode == 0, r.stderr
+        assert "+0 created, -1 deleted, ~0 updated" in r.stderr, r.stderr
+        assert stack.records().keys() == before.keys()
+        assert stack.webui.token() not in stack.state.read_text()
+
+
+def new_slug(model_id: str) -> str:
+    """The ``slug`` name field of docs/rules.md: the model part of the id without its variant."""
+    return model_id.partition("/")[2].partition(":")[0]
+
+
 def wait_for_user_models(stack: RecordsStack, catalog: Path, timeout: float = 20) -> dict[str, dict]:
     """The user's list once it matches the oracle for ``catalog`` (the proxy was just restarted)."""
     deadline = time.monotonic() + timeout
