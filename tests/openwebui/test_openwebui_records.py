@@ -106,3 +106,11 @@ def test_plain_and_truncate():
     assert truncate_text("A first sentence here. " + "x" * 200, 40) == "A first sentence here."
     assert truncate_text("short", 10) == "short"
     assert truncate_text("abcdefghijklmnop", 8) == "abcdefg…"
+
+
+def test_lint_with_a_catalog_runs_the_openwebui_expressions(run_cli, tmp_path):
+    bad = tmp_path / "90-bad.yaml"
+    bad.write_text("version: 1\nopenwebui:\n  description: \"join(', ', name)\"\n")
+    r = run_cli("lint", "--catalog", "examples/sample-catalog.json", str(RULES_DIR), str(bad))
+    assert r.code == 1
+    assert f"{bad}:3:16: error jmespath-runtime openwebui 'description' failed on model" in r.out
