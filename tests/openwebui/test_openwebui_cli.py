@@ -94,3 +94,18 @@ def test_explain_shows_the_open_webui_record(run_cli, monkeypatch):
     assert "  active: false" in record and "    vision: false" in record and "    function_calling: legacy" in record
     dropped = run_cli("explain", "openai/gpt-4o:extended", "--catalog", str(SAMPLE_CATALOG))
     assert "openwebui record it would have had if kept:" in dropped.out.splitlines()
+
+
+def test_sync_and_reload_still_reloads_litellm_when_only_open_webui_failed(env):
+    from helpers_sync import subprocess_env
+
+    marker = env / "reloads.log"
+    wrapper_env = subprocess_env(RINSYNC_BIN=f"{sys.executable} -m rinsync",
+                                 RINSYNC_RELOAD_CMD=f"echo reloaded >> {marker}",
+                                 RINSYNC_OPENWEBUI_URL=f"http://127.0.0.1:{closed_port()}", OPENWEBUI_API_KEY=TOKEN)
+    done = subprocess.run([str(REPO / "scripts" / "sync-and-reload.sh"), "--catalog", str(SAMPLE_CATALOG), "--rules",
+                           str(REPO / "rules")], env=wrapper_env, cwd=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 6, done.stderr
+    assert (env / "config/litellm/config.yaml").is_file() and marker.read_text() == "reloaded\n"
+    assert "the Open WebUI sync failed or was partly applied; reloading LiteLLM anyway" in done.stderr
+    assert TOKEN not in done.stdout + done.stderr
