@@ -44,7 +44,6 @@ class Client:
         self.redactor = redactor
         self.timeout = timeout
         self.session = requests.Session()
-        self.session.trust_env = False
         self.session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
 
     def _request(self, method: str, path: str, what: str, body: Any = None) -> Any:
