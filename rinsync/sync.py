@@ -146,6 +146,7 @@ def run_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
     records = source.catalog.records
     engine = Engine(ruleset, compile_date())
     result = engine.compile(records)
+    webui_records = openwebui_records(engine, result, options, report) if token is not None else None
     if options.output is not None:
         _standalone(result.entries, records, options, report)
         if not options.dry_run:
@@ -155,7 +156,7 @@ def run_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
         merge = _merge_include if options.include_file is not None else _merge
         merge(result.entries, options, report, redactor, on_success=lambda: _store_cache(source, redactor, report))
     if token is not None:
-        sync_openwebui(engine, result, options, token, redactor, report)
+        sync_openwebui(webui_records, options, token, redactor, report, after_config=True)
     report.lines = [redactor(line) for line in report.lines]
     report.warnings = [redactor(w) for w in report.warnings]
     return report
@@ -191,22 +192,35 @@ def _litellm_hand_names(options: SyncOptions) -> set[str]:
     return names
 
 
-def sync_openwebui(engine, result, options: SyncOptions, token: str, redactor: Redactor, report: SyncReport) -> None:
-    """The Open WebUI step of a sync: records from the decisions, written through Open WebUI's API (exit 6 on
-    failure, the message says what was applied). Called last, after the LiteLLM config is written."""
+def openwebui_records(engine, result, options: SyncOptions, report: SyncReport) -> list[dict]:
+    """The Open WebUI records of a compile (a failing ``openwebui:`` expression raises here, before any write)."""
     from .openwebui.records import build_records
+
+    if not engine.ruleset.openwebui:
+        report.warnings.append("the rules have no openwebui: section; Open WebUI records get only a name")
+    return build_records(engine, result.decisions, _litellm_hand_names(options))
+
+
+def sync_openwebui(records: list[dict], options: SyncOptions, token: str, redactor: Redactor, report: SyncReport,
+                   after_config: bool = False) -> None:
+    """The Open WebUI step of a sync: the records written through Open WebUI's API. With ``after_config`` (in
+    compile, after the LiteLLM config was written) every failure is exit 6, whose message says the config was
+    written: exit 3 and 75 promise an unchanged config."""
     from .openwebui.state import default_state_path
     from .openwebui.target import Settings, sync_records
 
-    records = build_records(engine, result.decisions, _litellm_hand_names(options))
     settings = Settings(url=options.openwebui_url, token=token,
                         state=options.openwebui_state or default_state_path(options.config),
                         dry_run=options.dry_run, force=options.force,
                         max_remove_fraction=options.max_remove_fraction, lock_timeout=options.lock_timeout,
                         detailed=options.verbose, key_env=options.openwebui_key_env)
-    if not engine.ruleset.openwebui:
-        report.warnings.append("the rules have no openwebui: section; Open WebUI records get only a name")
-    sync_records(records, settings, redactor, report.lines, report.warnings)
+    try:
+        sync_records(records, settings, redactor, report.lines, report.warnings)
+    except RinsyncError as exc:
+        if not after_config or exc.exit_code == exitcodes.OPENWEBUI_FAILED or options.dry_run:
+            raise
+        raise RinsyncError(f"Open WebUI not synced: {exc.message} (the LiteLLM config was written)",
+                           exitcodes.OPENWEBUI_FAILED) from None
 
 
 def run_openwebui_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
@@ -222,7 +236,7 @@ def run_openwebui_sync(ruleset, options: SyncOptions, redactor: Redactor | None 
     engine = Engine(ruleset, compile_date())
     result = engine.compile(source.catalog.records)
     try:
-        sync_openwebui(engine, result, options, token, redactor, report)
+        sync_openwebui(openwebui_records(engine, result, options, report), options, token, redactor, report)
     finally:
         report.lines = [redactor(line) for line in report.lines]
         report.warnings = [redactor(w) for w in report.warnings]

@@ -16,7 +16,7 @@ import pytest
 
 import harness
 from harness import FAKE_OPENROUTER_KEY, FakeOpenRouter, LiteLLMProxy, OpenWebUI
-from support import RULES_DIR, SHARED
+from support import RULES_DIR, SAMPLE_CATALOG, SHARED
 
 OLD = SHARED / "catalogs" / "openrouter-models-2026-05-01.json"
 NEW = SHARED / "catalogs" / "openrouter-models-2026-08-19.json"
@@ -373,6 +373,12 @@ class TestOpenWebUIRecords:
         stack = records_stack
         if "foreign" not in stack.notes:
             pytest.skip("needs the previous tests")
+        # a far smaller catalog would delete most of rinsync's records: the shrink guard refuses, nothing changes
+        before = stack.records()
+        small = stack.sync(catalog=SAMPLE_CATALOG)
+        assert small.returncode == 3, small.stderr
+        assert small.stderr.strip().splitlines()[-1].startswith("rinsync: error: refusing to delete ")
+        assert stack.records() == before
         new = kept_records(NEW, stack.extra_rules)
         first, second = [new[n]["id"] for n in sorted(new) if n != stack.notes["foreign"]][:2]
         renames = stack.dir / "renames.yaml"

@@ -109,3 +109,40 @@ def test_sync_and_reload_still_reloads_litellm_when_only_open_webui_failed(env):
     assert (env / "config/litellm/config.yaml").is_file() and marker.read_text() == "reloaded\n"
     assert "the Open WebUI sync failed or was partly applied; reloading LiteLLM anyway" in done.stderr
     assert TOKEN not in done.stdout + done.stderr
+
+
+def test_in_compile_an_open_webui_refusal_is_exit_6_because_the_config_was_written(run_cli, env, monkeypatch):
+    """Exit 3 and 75 promise an unchanged config; after the config is written, the Open WebUI step says 6."""
+    from rinsync import exitcodes
+    from rinsync.diagnostics import RinsyncError
+    from rinsync.openwebui import target
+
+    def refuse(*_args, **_kwargs):
+        raise RinsyncError("refusing to delete 300 of rinsync's 400 Open WebUI records (75% > 50%); use --force to "
+                           "accept, or raise --max-remove-fraction; Open WebUI left as it was",
+                           exitcodes.SHRINK_REFUSED)
+
+    monkeypatch.setattr(target, "sync_records", refuse)
+    monkeypatch.setenv("OPENWEBUI_API_KEY", TOKEN)
+    config = env / "config.yaml"
+    r = run_cli("compile", "--catalog", str(SAMPLE_CATALOG), "--rules", str(REPO / "rules"), "--config", str(config),
+                "--openwebui", "http://127.0.0.1:9")
+    assert r.code == 6 and config.is_file()
+    assert r.err.strip().splitlines()[-1] == (
+        "rinsync: error: Open WebUI not synced: refusing to delete 300 of rinsync's 400 Open WebUI records (75% > "
+        "50%); use --force to accept, or raise --max-remove-fraction; Open WebUI left as it was (the LiteLLM config "
+        "was written)")
+    standalone = run_cli("openwebui", "sync", "--url", "http://127.0.0.1:9", "--catalog", str(SAMPLE_CATALOG),
+                         "--rules", str(REPO / "rules"), "--config", str(config))
+    assert standalone.code == 3
+
+
+def test_a_failing_openwebui_expression_stops_compile_before_any_write(run_cli, env, monkeypatch):
+    monkeypatch.setenv("OPENWEBUI_API_KEY", TOKEN)
+    bad = env / "90-bad.yaml"
+    bad.write_text("version: 1\nopenwebui:\n  description: \"join(', ', name)\"\n")
+    config = env / "config.yaml"
+    r = run_cli("compile", "--catalog", str(SAMPLE_CATALOG), "--rules", str(REPO / "rules"), "--rules", str(bad),
+                "--config", str(config), "--openwebui", "http://127.0.0.1:9")
+    assert r.code == 1 and "error jmespath-runtime openwebui 'description' failed on model" in r.err
+    assert not config.exists()
