@@ -114,3 +114,18 @@ def test_lint_with_a_catalog_runs_the_openwebui_expressions(run_cli, tmp_path):
     r = run_cli("lint", "--catalog", "examples/sample-catalog.json", str(RULES_DIR), str(bad))
     assert r.code == 1
     assert f"{bad}:3:16: error jmespath-runtime openwebui 'description' failed on model" in r.out
+
+
+def test_a_name_served_by_a_hand_written_litellm_entry_gets_no_record(tmp_path):
+    from rinsync.sync import SyncOptions, SyncReport, openwebui_records
+
+    config = tmp_path / "config.yaml"
+    config.write_text("model_list:\n  - model_name: openrouter/openai-gpt-4o\n    litellm_params: {model: gpt-4o}\n"
+                      "include: [team.yaml]\n")
+    (tmp_path / "team.yaml").write_text("model_list:\n  - model_name: openrouter/openai-gpt-3.5-turbo\n"
+                                        "    litellm_params: {model: gpt-3.5-turbo}\n")
+    engine = Engine(load_rules([RULES_DIR]), TODAY)
+    result = engine.compile(load_catalog_file(Path("examples/sample-catalog.json")).records)
+    ids = {r["id"] for r in openwebui_records(engine, result, SyncOptions(config=config), SyncReport())}
+    assert "openrouter/openai-gpt-4o" not in ids and "openrouter/openai-gpt-3.5-turbo" not in ids
+    assert len(ids) == len(result.entries) - 2
