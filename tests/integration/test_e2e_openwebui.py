@@ -246,7 +246,8 @@ def records_stack(tmp_path_factory, fake_openrouter: FakeOpenRouter):
     config.write_text(harness.hand_written_config(fake_openrouter.api_base))
     harness.compile_into_config(config, OLD, RULES_DIR, extra)
     with LiteLLMProxy(config, log_dir=d / "proxy") as proxy:
-        with OpenWebUI(proxy.url + "/v1", openai_key=proxy.master_key, log_dir=d / "webui") as webui:
+        with OpenWebUI(proxy.url + "/v1", openai_key=proxy.master_key, log_dir=d / "webui",
+                       env={"ENABLE_API_KEYS": "true"}) as webui:
             status, user = harness.http_json("POST", f"{webui.url}/api/v1/auths/add", body=USER, headers=webui.auth)
             assert status == 200 and user.get("role") == "user", user
             yield RecordsStack(d, config, extra, proxy, webui, {"Authorization": f"Bearer {user['token']}"})
@@ -274,7 +275,10 @@ class TestOpenWebUIRecords:
         kept = kept_records(OLD, stack.extra_rules)
         assert f"dry run: {len(kept)} Open WebUI model records: +{len(kept)} created" in dry.stdout
 
-        r = stack.sync()
+        # with an admin's API key (Settings > Account > API keys), as the docs tell operators
+        api_key = stack.admin("POST", "/api/v1/auths/api_key")["api_key"]
+        assert api_key.startswith("sk-")
+        r = stack.sync(token=api_key)
         assert r.returncode == 0, r.stderr
         assert f"{len(kept)} Open WebUI model records: +{len(kept)} created, -0 deleted, ~0 updated" in r.stderr
         seen = assert_user_list_matches_oracle(stack, OLD)
