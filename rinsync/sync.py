@@ -210,7 +210,8 @@ def sync_openwebui(records: list[dict], options: SyncOptions, token: str, redact
     from .openwebui.target import Settings, sync_records
 
     settings = Settings(url=options.openwebui_url, token=token,
-                        state=options.openwebui_state or default_state_path(options.config),
+                        state=options.openwebui_state or default_state_path(
+                            Path(options.output) if options.output not in (None, "-") else options.config),
                         dry_run=options.dry_run, force=options.force,
                         max_remove_fraction=options.max_remove_fraction, lock_timeout=options.lock_timeout,
                         detailed=options.verbose, key_env=options.openwebui_key_env)
