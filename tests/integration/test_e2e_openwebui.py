@@ -183,7 +183,7 @@ class RecordsStack:
         return {r["id"]: r for r in self.admin("GET", "/api/v1/models/all")}
 
 
-def kept_records(catalog: Path, extra_rules: Path) -> dict[str, dict]:
+def kept_records(catalog: Path) -> dict[str, dict]:
     """model_name -> raw catalog record of every model the shipped rules keep (by the spec oracle)."""
     import datetime as dt
     import json
@@ -207,7 +207,7 @@ def assert_user_list_matches_oracle(stack: RecordsStack, catalog: Path) -> dict[
     """Every kept model: shown to a user with the oracle's capabilities, description and tags when active,
     absent when hidden. Returns what the user sees."""
     seen = stack.user_models()
-    kept = kept_records(catalog, stack.extra_rules)
+    kept = kept_records(catalog)
     wrong = []
     shown = set()
     foreign = stack.notes.get("foreign")
@@ -272,7 +272,7 @@ class TestOpenWebUIRecords:
         dry = stack.sync("--dry-run")
         assert dry.returncode == 0, dry.stderr
         assert stack.records() == {}, "a dry run wrote records"
-        kept = kept_records(OLD, stack.extra_rules)
+        kept = kept_records(OLD)
         assert f"dry run: {len(kept)} Open WebUI model records: +{len(kept)} created" in dry.stdout
 
         # with an admin's API key (Settings > Account > API keys), as the docs tell operators
@@ -303,7 +303,7 @@ class TestOpenWebUIRecords:
         stack = records_stack
         seen = stack.user_models()
         name = next(n for n, m in sorted(seen.items()) if m["info"]["meta"]["capabilities"]["vision"] is False)
-        assert "image" not in kept_records(OLD, stack.extra_rules)[name]["architecture"].get("input_modalities", [])
+        assert "image" not in kept_records(OLD)[name]["architecture"].get("input_modalities", [])
         # The refusal is the chat page's (Chat.svelte: "Model {{modelName}} is not vision capable", read from
         # info.meta.capabilities.vision); /api/chat/completions in 0.12.4 forwards the image regardless
         fake_openrouter.clear()
@@ -318,7 +318,7 @@ class TestOpenWebUIRecords:
 
     def test_admin_edits_and_custom_models_survive_the_next_sync(self, records_stack: RecordsStack):
         stack = records_stack
-        old, new = kept_records(OLD, stack.extra_rules), kept_records(NEW, stack.extra_rules)
+        old, new = kept_records(OLD), kept_records(NEW)
         # an edited model whose generated description also changes in the newer catalog (a conflict later)
         edited = next(n for n in sorted(old) if n in new and expected_webui(old[n])["active"]
                       and expected_webui(old[n])["description"] != expected_webui(new[n])["description"])
@@ -351,7 +351,7 @@ class TestOpenWebUIRecords:
         stack = records_stack
         if "edited" not in stack.notes:
             pytest.skip("needs the previous test (admin edits)")
-        old, new = kept_records(OLD, stack.extra_rules), kept_records(NEW, stack.extra_rules)
+        old, new = kept_records(OLD), kept_records(NEW)
         dropped = set(old) - set(new)
         assert dropped
         r = harness.run_rinsync("compile", "--catalog", NEW, "--rules", RULES_DIR, "--rules", stack.extra_rules,
@@ -383,7 +383,7 @@ class TestOpenWebUIRecords:
         assert small.returncode == 3, small.stderr
         assert small.stderr.strip().splitlines()[-1].startswith("rinsync: error: refusing to delete ")
         assert stack.records() == before
-        new = kept_records(NEW, stack.extra_rules)
+        new = kept_records(NEW)
         first, second = [new[n]["id"] for n in sorted(new) if n != stack.notes["foreign"]][:2]
         renames = stack.dir / "renames.yaml"
         renames.write_text(
