@@ -171,7 +171,8 @@ class RinsyncFunctions(jp_functions.Functions):
         return format_pattern(pattern, values)
 
 
-_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+# no bracket or parenthesis inside the parts: each scan stops at the next one, so hostile text stays linear
+_MD_LINK = re.compile(r"\[([^\[\]]*)\]\([^()]*\)")
 _MD_EMPHASIS = re.compile(r"(\*\*|__|`)")
 _SENTENCE_END = re.compile(r"[.!?](?=\s)")
 

@@ -129,3 +129,33 @@ def test_a_name_served_by_a_hand_written_litellm_entry_gets_no_record(tmp_path):
     ids = {r["id"] for r in openwebui_records(engine, result, SyncOptions(config=config), SyncReport())}
     assert "openrouter/openai-gpt-4o" not in ids and "openrouter/openai-gpt-3.5-turbo" not in ids
     assert len(ids) == len(result.entries) - 2
+
+
+def test_hostile_descriptions_stay_linear_under_time_and_memory_limits(tmp_path):
+    """Megabytes of brackets, link openers and emphasis marks in descriptions: bounded time and memory."""
+    import json
+    import resource
+    import subprocess
+    import sys
+
+    from support import REPO, TODAY_EPOCH
+
+    base = {"context_length": 8192, "architecture": {"input_modalities": ["text"], "output_modalities": ["text"]},
+            "pricing": {"prompt": "0.000001", "completion": "0.000002"}, "supported_parameters": ["tools"]}
+    bodies = ["[" * 2_000_000, "](" * 1_000_000, "[a](" * 500_000, "**" * 1_000_000 + "x. " * 100_000]
+    records = [dict(base, id=f"evil/model-{i}", name=f"Evil {i}", description=body) for i, body in enumerate(bodies)]
+    catalog = tmp_path / "hostile.json"
+    catalog.write_text(json.dumps({"data": records}))
+
+    def limits() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    for i in range(len(bodies)):
+        done = subprocess.run([sys.executable, "-m", "rinsync", "explain", f"evil/model-{i}", "--catalog", str(catalog),
+                               "--rules", str(RULES_DIR)], capture_output=True, text=True, timeout=30,
+                              preexec_fn=limits, cwd=REPO,
+                              env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": TODAY_EPOCH})
+        assert done.returncode == 0, done.stderr[-500:]
+        record = done.stdout.split("openwebui record:", 1)[1]
+        assert "$1.00 in / $2.00 out per 1M tokens · 8K context" in record
+        assert len(record) < 3000
