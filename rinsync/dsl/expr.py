@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -158,12 +159,12 @@ class RinsyncFunctions(jp_functions.Functions):
     @jp_functions.signature({"types": ["number", "null"]})
     def _func_usd(self, amount):
         """A dollar amount for people: 2.5 -> '$2.50', 0.00005 -> '$0.00005'; null stays null."""
-        return None if amount is None else format_usd(amount)
+        return None if amount is None or not math.isfinite(amount) else format_usd(amount)
 
     @jp_functions.signature({"types": ["number", "null"]})
     def _func_tokens(self, count):
         """A token count for people: 128000 -> '128K', 1048576 -> '1.05M'; null stays null."""
-        return None if count is None else format_tokens(count)
+        return None if count is None or not math.isfinite(count) else format_tokens(count)
 
     @jp_functions.signature({"types": ["string"]}, {"types": [], "variadic": True})
     def _func_format(self, pattern, *values):
@@ -201,6 +202,8 @@ def format_usd(amount: float) -> str:
     """Two decimals (half up) from one cent up; below that, as many as it needs (never exponent notation)."""
     from decimal import ROUND_HALF_UP
 
+    if amount < 0:
+        return "-" + format_usd(-amount)
     exact = Decimal(str(amount))
     if exact >= Decimal("0.01") or exact == 0:
         return f"${exact.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"

@@ -88,7 +88,8 @@ def test_a_runtime_failure_names_the_key_and_the_model(tmp_path):
 
 
 @pytest.mark.parametrize("amount, shown", [(2.5, "$2.50"), (0.225, "$0.23"), (0.125, "$0.13"), (0, "$0.00"),
-                                           (0.00005, "$0.00005"), (1234.5, "$1,234.50")])
+                                           (0.00005, "$0.00005"), (1234.5, "$1,234.50"),
+                                           (-0.5, "-$0.50")])
 def test_usd(amount, shown):
     assert format_usd(amount) == shown
 
