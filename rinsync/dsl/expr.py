@@ -153,7 +153,7 @@ class RinsyncFunctions(jp_functions.Functions):
 
     @jp_functions.signature({"types": ["string", "null"]}, {"types": ["number"]})
     def _func_truncate(self, text, limit):
-        """At most LIMIT characters, cut after a sentence or a word (with '…'); null stays null."""
+        """The string cut to at most n characters, after a sentence or a word (with '…'); null stays null."""
         return None if text is None else truncate_text(text, int(limit))
 
     @jp_functions.signature({"types": ["number", "null"]})
