@@ -22,6 +22,7 @@ from jmespath import exceptions as jp_errors
 
 from ..diagnostics import Finding, RulesError
 from ..engine import Decision, Engine
+from ..untrusted import CONTROL
 
 MARKER_KEY = "rinsync"  # meta.rinsync = {"generated_by": "rinsync", "openrouter_id": ...}
 GENERATED_BY = "rinsync"
@@ -33,6 +34,11 @@ def is_ours(record: Any) -> bool:
     meta = record.get("meta") if isinstance(record, dict) else None
     marker = meta.get(MARKER_KEY) if isinstance(meta, dict) else None
     return isinstance(marker, dict) and marker.get("generated_by") == GENERATED_BY
+
+
+def _clean(text: str) -> str:
+    """Upstream text without control characters (terminal escapes, bidi overrides); line breaks stay."""
+    return CONTROL.sub(lambda m: "\n" if m.group() == "\n" else "", text)
 
 
 def _tags(value: Any) -> list[str] | None:
@@ -73,9 +79,9 @@ class RecordBuilder:
                                           hint="guard missing fields, e.g. `supported_parameters || `[]``")]) from None
             if key == "tags":
                 value = _tags(value)
+                value = [t for t in map(_clean, value)] if value is not None else None
             elif key in ("name", "description") and value is not None:
-                value = str(value) if not isinstance(value, str) else value
-                value = value or None
+                value = _clean(str(value) if not isinstance(value, str) else value) or None
             elif key == "active" or key.startswith("capabilities."):
                 value = None if value is None else bool(value) if not isinstance(value, bool) else value
             if value is not None:

@@ -160,3 +160,14 @@ def test_hostile_descriptions_stay_linear_under_time_and_memory_limits(tmp_path)
         record = done.stdout.split("openwebui record:", 1)[1]
         assert "$1.00 in / $2.00 out per 1M tokens · 8K context" in record
         assert len(record) < 3000
+
+
+def test_control_characters_in_upstream_text_never_reach_open_webui():
+    engine = Engine(load_rules([RULES_DIR]), TODAY)
+    record = {"id": "evil/model", "name": "Evil", "context_length": 8192,
+              "description": "Looks \x1b[31mred\x1b[0m and \u202eflipped\u202c.\nSecond line.",
+              "architecture": {"input_modalities": ["text"], "output_modalities": ["text"]},
+              "pricing": {"prompt": "0.000001", "completion": "0.000002"}}
+    (built,) = build_records(engine, engine.compile([record]).decisions)
+    assert built["meta"]["description"] == ("Looks [31mred[0m and flipped. Second line.\n\n"
+                                            "$1.00 in / $2.00 out per 1M tokens · 8K context")
