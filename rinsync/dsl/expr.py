@@ -27,6 +27,12 @@ def parse_price(value: Any) -> float | None:
         return number if math.isfinite(number) and number >= 0 else None
     if not isinstance(value, str):
         return None
+    return _parse_price_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_price_text(value: str) -> float | None:
+    """A price string as a number (catalogs repeat a few hundred distinct strings, so it is cached)."""
     try:
         number = Decimal(value.strip())
     except InvalidOperation:
