@@ -308,3 +308,28 @@ def test_missing_regex_engine_is_a_finding_not_a_traceback(monkeypatch):
     finally:
         regex.compile_pattern.cache_clear()
     assert problem.code == "regex-engine" and "google-re2" in problem.message and "pip install" in problem.hint
+
+
+@pytest.mark.parametrize("content", [b"[" * 100_000 + b"]" * 100_000, b"{\"version\": 1, \"inst", b"\xff\xfe"])
+def test_damaged_or_deep_openwebui_state_is_unreadable_not_a_traceback(tmp_path, content):
+    from rinsync.openwebui.state import load_base
+
+    path = tmp_path / ".rinsync-state.openwebui.json"
+    path.write_bytes(content)
+    assert load_base(path, "http://127.0.0.1:1") == ({}, f"state file {path.name} is unreadable")
+
+
+def test_openwebui_state_that_is_a_fifo_is_refused_without_blocking(tmp_path):
+    import signal
+
+    from rinsync.files.safeopen import UnsafeFile
+    from rinsync.openwebui.state import load_base
+
+    path = tmp_path / ".rinsync-state.openwebui.json"
+    os.mkfifo(path)
+    signal.alarm(20)  # a blocking open would fail the test instead of hanging it
+    try:
+        with pytest.raises(UnsafeFile, match="it is a FIFO"):
+            load_base(path, "http://127.0.0.1:1")
+    finally:
+        signal.alarm(0)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 VERSION = 1
 FILE_NAME = ".rinsync-state.openwebui.json"
+MAX_BYTES = 64 * 1024 * 1024
 
 
 def default_state_path(config: Path) -> Path:
@@ -25,10 +26,16 @@ def instance_key(url: str) -> str:
 
 def read_document(path: Path) -> tuple[dict, str | None]:
     """The whole state document (empty when missing or unusable) and a note when it was unusable."""
-    try:
-        document = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {"version": VERSION, "instances": {}}, None
+    from ..files.safeopen import read_own
+    from ..limits import load_json
+
+    try:  # a link, FIFO or device planted here raises UnsafeFile (exit 74); a nesting bomb is damage
+        data = read_own(Path(path), MAX_BYTES)
+        if data is None:
+            return {"version": VERSION, "instances": {}}, None
+        if len(data) > MAX_BYTES:
+            raise ValueError("too large")
+        document = load_json(data)
     except (OSError, ValueError):
         return {"version": VERSION, "instances": {}}, f"state file {Path(path).name} is unreadable"
     if not isinstance(document, dict) or document.get("version") != VERSION \
