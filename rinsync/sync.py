@@ -47,6 +47,7 @@ class SyncOptions:
     cache_dir: Path | None = None
     include_file: str | None = None  # include mode: generated entries go here (relative to the config's dir)
     migrate: bool = False  # include mode: move generated entries out of the config
+    applier: object | None = None  # rinsync.apply.Applier: make the running proxy take a written config
 
 
 @dataclass
@@ -208,12 +209,13 @@ def _merge(entries: list[dict], options: SyncOptions, report: SyncReport, redact
             on_success()
             report.lines.append(f"{summary}; no changes, file left as it was")
             return
-        _replace([_Replacement(config, data, existing.raw,
-                               state=lambda: state_bytes(config, entries, data, existing.raw), validate=True)],
-                 options, redactor, report)
-        on_success()
+        snapshot = _replace([_Replacement(config, data, existing.raw,
+                                          state=lambda: state_bytes(config, entries, data, existing.raw),
+                                          validate=True)], options, redactor, report)
         report.written = True
         report.lines.append(summary)
+        _apply(options, snapshot, report)
+        on_success()
 
 
 @dataclass
@@ -225,24 +227,40 @@ class _Replacement:
     validate: bool = False  # run --validate-cmd on the new content
 
 
-def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor, report: SyncReport) -> None:
+def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor, report: SyncReport):
     """Replace each file in order: every new content is written to a temporary file and validated first,
-    so a failed check replaces nothing; then per file: backup, state, rename."""
+    so a failed check replaces nothing; then per file: backup, state, rename. With an applier, it checks
+    the proxy first, and the files are recorded before (returns that Snapshot, else None)."""
     from .files.atomic import PendingFile, write_atomic
+    from .files.snapshot import Snapshot
     from .litellm.state import state_path
 
+    snapshot = None
     with contextlib.ExitStack() as stack:
         pending = [stack.enter_context(PendingFile(f.path, f.data)) for f in files]
         if options.validate_cmd:
             for item, new in zip(files, pending, strict=True):
                 if item.validate:
                     _validate(options.validate_cmd, new.path, options, redactor, report)
+        if options.applier is not None:
+            options.applier.check()
+            snapshot = Snapshot([p for f in files for p in ([state_path(f.path)] if f.state else []) + [f.path]])
         for item, new in zip(files, pending, strict=True):
             if item.old is not None:
                 _backup(item.path, item.old, options.backups)
             if item.state is not None:
                 write_atomic(state_path(item.path), item.state(), mode=0o600)
             new.commit()
+    return snapshot
+
+
+def _apply(options: SyncOptions, snapshot, report: SyncReport) -> None:
+    """The written files go live: the applier reloads the proxy and confirms, or restores them (exit 5)."""
+    if options.applier is None:
+        return
+    from .apply import Change, apply_change
+
+    apply_change(options.applier, Change(Path(options.config), snapshot), report.lines)
 
 
 @contextlib.contextmanager
@@ -371,11 +389,12 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
                                       state=lambda: state_bytes(target, entries, data, inc.raw), validate=True))
         if needs_config:
             files.append(_Replacement(config, config_data, cfg.raw))
-        _replace(files, options, redactor, report)
-        on_success()
+        snapshot = _replace(files, options, redactor, report)
         report.written = True
         report.lines.append(summary if needs_target else f"{summary}; file left as it was")
         report.lines.append(config_note)
+        _apply(options, snapshot, report)
+        on_success()
 
 
 def _config_note(config: Path, created: bool, adds_include: bool, moved: int, entry: str, dry: bool) -> str:
