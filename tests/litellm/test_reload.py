@@ -9,18 +9,20 @@ against the real LiteLLM proxy in tests/integration/test_apply_proxy.py.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from helpers_sync import subset_catalog
+from helpers_sync import CATALOG_NEW, new_site, subprocess_env, subset_catalog
 from werkzeug import Response
 
 from rinsync.files.snapshot import Snapshot
 from rinsync.litellm.state import state_path
 from rinsync.litellm.verify import load_model_list
-from support import SAMPLE_CATALOG
+from support import REPO, SAMPLE_CATALOG
 
 KEY = "sk-reload-secret-0123456789abcdef"
 KEY_ENV = "RINSYNC_TEST_PROXY_KEY"
@@ -302,3 +304,46 @@ def test_snapshot_writes_through_a_symlink(tmp_path):
     real.write_bytes(b"new")
     snap.restore()
     assert link.is_symlink() and real.read_bytes() == b"old"
+
+
+# --------------------------------------------------------------------------
+# scripts/sync-and-reload.sh
+# --------------------------------------------------------------------------
+
+
+def test_sync_and_reload_script(env, server, httpserver):
+    """The script reloads through rinsync only after a sync that changed the config, confirmed by the proxy;
+    75 and 5 pass through, and a 5 leaves the config as it was."""
+    config = new_site(env)
+    proxy = StandIn(httpserver, config, env)
+    marker = env / "reloads.log"
+    wrapper = [str(REPO / "scripts" / "sync-and-reload.sh"), "--source-url", server.url]
+    wrapper_env = subprocess_env(RINSYNC_BIN=f"{sys.executable} -m rinsync", RINSYNC_RETRY_BACKOFF="0.01",
+                                 RINSYNC_RELOAD_CMD=f"echo reloaded >> {marker}; touch RELOAD",
+                                 RINSYNC_PROXY_URL=proxy.url, LITELLM_MASTER_KEY=KEY, RINSYNC_RELOAD_TIMEOUT="2")
+
+    def sync(**extra: str) -> subprocess.CompletedProcess:
+        done = subprocess.run(wrapper, env={**wrapper_env, **extra}, cwd=env, capture_output=True, text=True,
+                              timeout=60)
+        assert KEY not in done.stdout + done.stderr and "Traceback" not in done.stderr
+        return done
+
+    server.serve(CATALOG_NEW.read_bytes())
+    first = sync()
+    assert first.returncode == 0, first.stderr
+    assert marker.read_text() == "reloaded\n"
+    assert "serves the new config" in first.stderr
+    assert proxy.served() == [e["model_name"] for e in load_model_list(config)]
+    second = sync()
+    assert second.returncode == 0 and "no changes" in second.stderr
+    assert marker.read_text() == "reloaded\n"
+    server.serve(b"<html>maintenance</html>", status=503)
+    third = sync()
+    assert third.returncode == 75 and "LiteLLM not reloaded" in third.stderr
+    assert marker.read_text() == "reloaded\n"
+    server.serve(subset_catalog(CATALOG_NEW, 300))
+    kept = config.read_bytes()
+    fourth = sync(RINSYNC_RELOAD_CMD="true", RINSYNC_MAX_REMOVE_FRACTION="1")
+    assert fourth.returncode == 5, fourth.stderr
+    assert "previous config restored" in fourth.stderr and "the proxy did not take the new config" in fourth.stderr
+    assert config.read_bytes() == kept
