@@ -129,6 +129,7 @@ def main() -> int:
         print(f"bench_apply: {reason}", file=sys.stderr)
         return 1
     applies = 1 if args.quick else max(args.applies, 1)
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="rinsync-bench-apply-") as tmp_name, harness.FakeOpenRouter() as fake:
         tmp = Path(tmp_name)
         full, hourly = catalogs(tmp)
@@ -161,7 +162,8 @@ def main() -> int:
         rows.append(measure(f"zero downtime (gunicorn x{args.workers}, HUP)", gunicorn, hup, hourly, order, rules,
                             config_hup, args.clients))
     print(f"bench_apply: {models} generated models ({CATALOG.name}), {args.clients} client(s) with one request "
-          f"in flight each, {applies} apply(s) per path")
+          f"in flight each, {applies} apply(s) per path; load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores (other work on the machine slows both paths)")
     print(f"{'path':<34} {'applies':>7} {'requests':>8} {'failed':>6} {'after retry':>11} {'longest stall':>13} "
           f"{'longest request':>15} {'apply took':>10}")
     for r in rows:
