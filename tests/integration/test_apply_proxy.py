@@ -1,7 +1,8 @@
 """Applying syncs to the REAL LiteLLM proxy under load, the zero-downtime way (docs/apply.md).
 
 The proxy runs in gunicorn mode (``litellm --run_gunicorn --num_workers 2``); every sync is
-``rinsync compile --reload-cmd "kill -HUP <master pid>" --proxy URL``. Meanwhile a client keeps
+``rinsync compile --reload-cmd CMD --proxy URL`` with CMD ``kill -HUP <master pid>`` or
+``scripts/gunicorn-rolling-reload.sh`` (new workers first, then the old ones retired), in turn. Meanwhile a client keeps
 requests flowing through the proxy: ``GET /v1/models`` and chat completions (answered by the
 harness's FakeOpenRouter on loopback) for models that stay, appear and disappear. Asserted:
 
@@ -27,7 +28,7 @@ from load import GunicornProxy, Load
 
 import harness
 from harness import MASTER_KEY
-from support import RULES_DIR, SHARED
+from support import REPO, RULES_DIR, SHARED
 
 CATALOG = SHARED / "catalogs" / "openrouter-models-2026-08-19.json"
 WORKERS = 2
@@ -75,13 +76,14 @@ def test_syncs_under_load_lose_no_request_and_a_reload_without_effect_is_rolled_
     proxy.start()
     try:
         hup = f"kill -HUP {proxy.proc.pid}"
+        rolling = f"{REPO / 'scripts' / 'gunicorn-rolling-reload.sh'} 'kill -s %s {proxy.proc.pid}' {WORKERS} 12"
         with Load(proxy.url, MASTER_KEY, clients=CLIENTS) as load:
             before = names(config)
             load.set_window(before, [])
             time.sleep(1.0)
             changes = []
             starts = []
-            for catalog in catalogs[1:] + catalogs[:1]:
+            for catalog, reload_cmd in zip(catalogs[1:] + catalogs[:1], [hup, rolling, hup, rolling], strict=True):
                 old_set = set(before)
                 # the next set is known only after compiling: a dry run tells which names move
                 plan = harness.run_rinsync("compile", "--catalog", catalog, "--rules", RULES_DIR, "--rules", rules,
@@ -95,7 +97,7 @@ def test_syncs_under_load_lose_no_request_and_a_reload_without_effect_is_rolled_
                            if line.startswith("  ~ ")]
                 load.set_window([n for n in before if n not in removed], added + sorted(removed))
                 starts.append(time.monotonic())
-                done = sync(catalog, hup)
+                done = sync(catalog, reload_cmd, timeout="120")
                 returned = time.monotonic()
                 assert done.returncode == 0, done.stderr
                 assert "confirmed: the proxy at" in done.stderr and "serves the new config" in done.stderr
