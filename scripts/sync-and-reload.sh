@@ -9,7 +9,9 @@
 #   RINSYNC_BIN             how to run rinsync (default: rinsync; e.g. "python3 -m rinsync")
 #   RINSYNC_CONFIG          the LiteLLM config (default: config/litellm/config.yaml, relative to the current directory)
 #   RINSYNC_RELOAD_CMD      how LiteLLM re-reads its config (default: docker compose restart litellm).
-#                           Zero downtime (LiteLLM in gunicorn mode, docs/apply.md): docker compose kill -s HUP litellm
+#                           Zero downtime (LiteLLM in gunicorn mode, docs/apply.md):
+#                             scripts/gunicorn-rolling-reload.sh 'docker compose kill -s %s litellm' 2 15
+#                           or, with a stall of one worker start-up: docker compose kill -s HUP litellm
 #                           Empty: never reload (a start script that starts LiteLLM next).
 #   RINSYNC_PROXY_URL       the proxy that must confirm the new config (default: http://localhost:4000)
 #   LITELLM_MASTER_KEY      the proxy's key (read by rinsync, never printed)
