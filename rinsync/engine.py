@@ -12,6 +12,7 @@ from jmespath import exceptions as jp_errors
 from .diagnostics import Finding, RinsyncError, RulesError
 from .dsl.expr import Evaluator, truthy
 from .dsl.rules import Origin, Override, Rule, Ruleset, merge_patch
+from .untrusted import value_problem
 
 GENERATED_BY = "rinsync"
 MARKER_KEY = "generated_by"
@@ -66,6 +67,7 @@ class CompileResult:
     entries: list[dict]
     decisions: list[Decision]
     today: dt.date
+    warnings: list[str] = field(default_factory=list)  # entries refused for unsafe upstream values
 
     def decision_for(self, model_id: str) -> Decision | None:
         return next((d for d in self.decisions if d.model_id == model_id), None)
@@ -149,10 +151,11 @@ class Engine:
 
     def compile(self, records: list[dict]) -> CompileResult:
         decisions = [self.decide(record) for record in records]
+        warnings = [w for w in map(_refuse_unsafe_entry, decisions) if w]
         self._resolve_collisions(decisions)
         entries = sorted((d.entry for d in decisions if d.kept and d.entry),
                          key=lambda e: (e["model_name"], e["model_info"][SOURCE_ID_KEY]))
-        return CompileResult(entries, decisions, self.today)
+        return CompileResult(entries, decisions, self.today, warnings)
 
     def _resolve_collisions(self, decisions: list[Decision]) -> None:
         by_name: dict[str, list[Decision]] = {}
@@ -174,3 +177,16 @@ class Engine:
                 loser.kept = False
                 loser.entry = None
                 loser.dropped_reason = f"name '{name}' already used by '{group[0].model_id}'"
+
+
+def _refuse_unsafe_entry(decision: Decision) -> str | None:
+    """Drop an entry that would carry a control character or a non-finite number into the config."""
+    if not decision.kept or not decision.entry:
+        return None
+    problem = value_problem(decision.entry)
+    if problem is None:
+        return None
+    decision.kept = False
+    decision.entry = None
+    decision.dropped_reason = f"unsafe upstream value: {problem}"
+    return f"skipped model '{decision.model_id}': {problem}"

@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import _io_error, _target, fsync_dir, write_atomic
+from .atomic import _io_error, fsync_dir, write_atomic
+from .safeopen import operator_link_target
 
 
 @dataclass(frozen=True)
@@ -23,13 +24,19 @@ class _Before:
 
 
 class Snapshot:
-    """``Snapshot([state, config])`` now; ``.restore()`` later (call both while holding the files' lock)."""
+    """``Snapshot([state, config], follow=[config])`` now; ``.restore()`` later (both under the files' lock).
 
-    def __init__(self, paths: list[Path]):
+    Paths in ``follow`` may be a symlink the operator made (the config): the file it points to is recorded
+    and restored, as :class:`~rinsync.files.atomic.PendingFile` writes it. Any other symlink is refused
+    when restoring (exit 74), never followed.
+    """
+
+    def __init__(self, paths: list[Path], follow: list[Path] = ()):
         self.files: list[_Before] = []
         seen: set[Path] = set()
+        followed = {Path(p) for p in follow}
         for path in paths:
-            target = _target(Path(path))
+            target = operator_link_target(Path(path)) if Path(path) in followed else Path(path)
             if target in seen:
                 continue
             seen.add(target)

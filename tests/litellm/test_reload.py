@@ -300,10 +300,25 @@ def test_snapshot_writes_through_a_symlink(tmp_path):
     real.write_bytes(b"old")
     link = tmp_path / "config.yaml"
     link.symlink_to(real)
-    snap = Snapshot([link])
+    snap = Snapshot([link], follow=[link])
     real.write_bytes(b"new")
     snap.restore()
     assert link.is_symlink() and real.read_bytes() == b"old"
+
+
+def test_snapshot_never_follows_a_link_it_was_not_told_to(tmp_path):
+    from rinsync.diagnostics import RinsyncError
+
+    state, elsewhere = tmp_path / ".rinsync-state.config.yaml.json", tmp_path / "elsewhere"
+    state.write_bytes(b"{}")
+    snap = Snapshot([state])
+    state.unlink()
+    elsewhere.write_bytes(b"keep")
+    state.symlink_to(elsewhere)  # planted between the sync and its rollback
+    with pytest.raises(RinsyncError) as caught:
+        snap.restore()
+    assert caught.value.exit_code == 74
+    assert elsewhere.read_bytes() == b"keep"
 
 
 # --------------------------------------------------------------------------
