@@ -21,7 +21,8 @@
 # Exit status: rinsync's (README "Exit codes"): 0 synced (and, if it changed, served by the proxy), 75 the
 # catalog could not be fetched and the config was kept byte for byte (start scripts carry on, cron alerts),
 # 5 the proxy did not serve the new config and the previous one was restored, 3 shrink guard, 4 --validate-cmd
-# rejected the new config, 1/2/74 errors.
+# rejected the new config, 1/2/74 errors, 6 the Open WebUI step failed (the config was written and, if it
+# changed, already reloaded and confirmed by rinsync).
 set -u
 
 config="${RINSYNC_CONFIG:-config/litellm/config.yaml}"
@@ -32,8 +33,12 @@ read -r -a rinsync <<<"${RINSYNC_BIN:-rinsync}"
 "${rinsync[@]}" compile --config "$config" "$@"
 status=$?
 
+openwebui_status=0
 case "$status" in
     0) ;;
+    6)  # the config was written; only the Open WebUI step (--openwebui / RINSYNC_OPENWEBUI_URL) failed
+        echo "sync-and-reload: the Open WebUI sync failed or was partly applied (LiteLLM's config is applied)" >&2
+        openwebui_status=6 ;;
     75)
         echo "sync-and-reload: catalog unavailable; kept $config, LiteLLM not reloaded" >&2
         exit 75 ;;
@@ -48,7 +53,7 @@ esac
 if [ "${RINSYNC_RELOAD_ALWAYS:-0}" = "1" ] && [ -n "$RINSYNC_RELOAD_CMD" ]; then
     echo "sync-and-reload: reloading (RINSYNC_RELOAD_ALWAYS=1): $RINSYNC_RELOAD_CMD" >&2
     sh -c "$RINSYNC_RELOAD_CMD" || exit $?
-    "${rinsync[@]}" verify --config "$config" --proxy "$RINSYNC_PROXY_URL" --wait "${RINSYNC_RELOAD_TIMEOUT:-60}" >&2
-    exit $?
+    "${rinsync[@]}" verify --config "$config" --proxy "$RINSYNC_PROXY_URL" --wait "${RINSYNC_RELOAD_TIMEOUT:-60}" >&2 \
+        || exit $?
 fi
-exit 0
+exit "$openwebui_status"

@@ -8,7 +8,6 @@ against the real LiteLLM proxy in tests/integration/test_apply_proxy.py.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import threading
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from helpers_sync import CATALOG_NEW, new_site, subprocess_env, subset_catalog
-from werkzeug import Response
+from standin_proxy import StandIn
 
 from rinsync.files.snapshot import Snapshot
 from rinsync.litellm.state import state_path
@@ -26,45 +25,6 @@ from support import REPO, SAMPLE_CATALOG
 
 KEY = "sk-reload-secret-0123456789abcdef"
 KEY_ENV = "RINSYNC_TEST_PROXY_KEY"
-
-
-class StandIn:
-    """Serves what a LiteLLM proxy started on ``config`` would serve, re-reading it when RELOAD appears."""
-
-    def __init__(self, httpserver, config: Path, directory: Path):
-        self.config = config
-        self.reload_flag = directory / "RELOAD"
-        self.broken_flag = directory / "BROKEN"
-        self.entries = load_model_list(config) if config.exists() else []
-        self.lock = threading.Lock()
-        httpserver.expect_request("/v1/models").respond_with_handler(self.models)
-        httpserver.expect_request("/model/info").respond_with_handler(self.info)
-        self.url = httpserver.url_for("/").rstrip("/")
-
-    def _state(self, request):
-        if request.headers.get("Authorization") != f"Bearer {KEY}":
-            return Response(json.dumps({"error": {"message": "No connected db."}}), 400,
-                            content_type="application/json")
-        if self.broken_flag.exists():
-            return Response("starting", 503)
-        with self.lock:
-            if self.reload_flag.exists():
-                self.reload_flag.unlink()
-                self.entries = load_model_list(self.config)
-        return None
-
-    def models(self, request):
-        return self._state(request) or Response(json.dumps(
-            {"data": [{"id": n} for n in dict.fromkeys(e["model_name"] for e in self.entries)]}),
-            content_type="application/json")
-
-    def info(self, request):
-        return self._state(request) or Response(json.dumps({"data": [
-            {"model_name": e["model_name"], "litellm_params": {"model": e["litellm_params"]["model"]},
-             "model_info": e.get("model_info") or {}} for e in self.entries]}), content_type="application/json")
-
-    def served(self) -> list[str]:
-        return [e["model_name"] for e in self.entries]
 
 
 @pytest.fixture
@@ -76,7 +36,7 @@ def site(env, tmp_path, run_cli, httpserver, monkeypatch):
     assert done.code == 0, done.err
     smaller = tmp_path / "smaller.json"
     smaller.write_bytes(subset_catalog(SAMPLE_CATALOG, 24))
-    proxy = StandIn(httpserver, config, tmp_path)
+    proxy = StandIn(httpserver, config, tmp_path, KEY)
 
     def sync(catalog: Path, command: str, *extra: str):
         result = run_cli("compile", "--catalog", str(catalog), "--config", str(config), "--reload-cmd", command,
@@ -196,7 +156,7 @@ def test_include_mode_rollback_removes_the_new_include_file(env, tmp_path, run_c
     config.write_text("general_settings: {master_key: os.environ/LITELLM_MASTER_KEY}\n"
                       "model_list:\n  - model_name: mine  # hand-written\n    litellm_params: {model: openai/gpt-4o}\n")
     old = config.read_bytes()
-    proxy = StandIn(httpserver, config, tmp_path)
+    proxy = StandIn(httpserver, config, tmp_path, KEY)
     done = run_cli("compile", "--catalog", str(SAMPLE_CATALOG), "--config", str(config), "--include-file", "gen.yaml",
                    "--reload-cmd", "true", "--proxy", proxy.url, "--key-env", KEY_ENV, "--reload-timeout", "1")
     assert done.code == 5, done.err
@@ -330,7 +290,7 @@ def test_sync_and_reload_script(env, server, httpserver):
     """The script reloads through rinsync only after a sync that changed the config, confirmed by the proxy;
     75 and 5 pass through, and a 5 leaves the config as it was."""
     config = new_site(env)
-    proxy = StandIn(httpserver, config, env)
+    proxy = StandIn(httpserver, config, env, KEY)
     marker = env / "reloads.log"
     wrapper = [str(REPO / "scripts" / "sync-and-reload.sh"), "--source-url", server.url]
     wrapper_env = subprocess_env(RINSYNC_BIN=f"{sys.executable} -m rinsync", RINSYNC_RETRY_BACKOFF="0.01",
