@@ -134,6 +134,18 @@ def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) 
               help="Timestamped backups to keep besides CONFIG.backup.")
 @click.option("--lock-timeout", type=FiniteFloat(min=0), default=60, show_default=True,
               help="Seconds to wait for another sync of the same config (then exit 75).")
+@click.option("--reload-cmd", metavar="CMD", envvar="RINSYNC_RELOAD_CMD",
+              help="After a sync that replaced the config (or its include file), run 'sh -c CMD' to make LiteLLM "
+                   "re-read it (e.g. 'kill -HUP <gunicorn master pid>'), then wait until --proxy serves it; if it "
+                   "does not, the previous files are restored and reloaded (exit 5). Env: RINSYNC_RELOAD_CMD.")
+@click.option("--proxy", "proxy_url", metavar="URL", envvar="RINSYNC_PROXY_URL",
+              help="The running proxy that must confirm a --reload-cmd, e.g. http://localhost:4000. "
+                   "Env: RINSYNC_PROXY_URL.")
+@click.option("--key-env", default="LITELLM_MASTER_KEY", show_default=True, metavar="NAME",
+              help="Environment variable holding the proxy's key for --proxy (never printed).")
+@click.option("--reload-timeout", type=click.FloatRange(min=1), default=60, show_default=True, metavar="SECONDS",
+              envvar="RINSYNC_RELOAD_TIMEOUT",
+              help="Seconds for the reload command plus the proxy's confirmation (and again for a rollback).")
 @click.option("--verbose", "-v", is_flag=True, help="Per-model lines and fetch progress.")
 @click.option("--debug", is_flag=True, help="Also HTTP details (the API key is never shown).")
 @click.option("--openwebui", "openwebui_url", envvar="RINSYNC_OPENWEBUI_URL", metavar="URL",
@@ -145,14 +157,16 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
                     include_file: str | None, migrate: bool, source_url: str | None, env_file: Path | None,
                     dry_run: bool, force: bool,
                     max_remove_fraction: float, validate_cmd: str | None, backups: int, lock_timeout: float,
+                    reload_cmd: str | None, proxy_url: str | None, key_env: str, reload_timeout: float,
                     verbose: bool, debug: bool, openwebui_url: str | None = None,
                     openwebui_key_env: str = "OPENWEBUI_API_KEY") -> int:
     """Sync the catalog into the LiteLLM config: fetch, compile, merge, back up, write atomically.
 
     Hand-written entries and other top-level keys are kept; hand edits on generated entries survive.
-    Exit 0 ok, 1 error, 2 usage, 3 shrink guard refused, 4 --validate-cmd failed, 6 Open WebUI sync failed
-    or partly applied (the config is written), 74 write failed, 75 catalog unavailable (fetch failed): the
-    existing config is kept byte for byte.
+    Exit 0 ok, 1 error, 2 usage, 3 shrink guard refused, 4 --validate-cmd failed, 5 the proxy did not serve
+    the new config (--reload-cmd): previous config restored, 6 Open WebUI sync failed or partly applied (the
+    config is written), 74 write failed, 75 catalog unavailable (fetch failed): the existing config is kept
+    byte for byte.
     """
     from .diagnostics import RinsyncError
     from .source.fetch import Redactor
@@ -169,11 +183,12 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
     if env_file is None and Path(".env").is_file():
         env_file = Path(".env")
     redactor = Redactor()
+    applier = _reload_applier(reload_cmd, proxy_url, key_env, reload_timeout, output, redactor)
     logging_state = _log_to_stderr(redactor, debug, verbose)
     options = SyncOptions(config=config, output=output, catalog=catalog, source_url=source_url, env_file=env_file,
                           dry_run=dry_run, force=force, max_remove_fraction=max_remove_fraction,
                           validate_cmd=validate_cmd, backups=backups, lock_timeout=lock_timeout,
-                          verbose=verbose or debug, include_file=include_file, migrate=migrate,
+                          verbose=verbose or debug, include_file=include_file, migrate=migrate, applier=applier,
                           openwebui_url=openwebui_url or None, openwebui_key_env=openwebui_key_env)
     report = SyncReport()
     try:
@@ -193,6 +208,25 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
         click.echo(report.text, nl=False)
     _flush_report(report, redactor, dry_run)
     return report.exit_code
+
+
+def _reload_applier(reload_cmd: str | None, proxy_url: str | None, key_env: str, timeout: float,
+                    output: str | None, redactor):
+    """The applier for --reload-cmd (None without one: an empty RINSYNC_RELOAD_CMD means no reload)."""
+    import os
+
+    if not reload_cmd or not reload_cmd.strip():
+        return None
+    if output is not None:
+        raise click.UsageError("--reload-cmd applies a merged --config; it does not work with --output")
+    if not proxy_url or not proxy_url.strip():
+        raise click.UsageError("--reload-cmd needs --proxy URL (or RINSYNC_PROXY_URL): the proxy that must confirm "
+                               "the new config")
+    from .litellm.reload import ReloadApplier
+
+    key = os.environ.get(key_env) or None
+    redactor.add(key)
+    return ReloadApplier(reload_cmd, proxy_url, key, key_env, timeout, redactor)
 
 
 @cli.group()
@@ -421,15 +455,18 @@ def models(catalog: Path | None, where: str | None, sort: str, limit: int | None
               help="Environment variable holding the proxy's key (sent as a bearer token, never printed).")
 @click.option("--timeout", type=FiniteFloat(min=0.1), default=10, show_default=True,
               help="Seconds to wait for each answer of the proxy.")
-def verify(proxy_url: str, config: Path, key_env: str, timeout: float) -> int:
+@click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
+              help="Wait up to SECONDS for the proxy to agree (asking every 0.5 s; an unreachable proxy counts "
+                   "as not yet) instead of checking once.")
+def verify(proxy_url: str, config: Path, key_env: str, timeout: float, wait: float) -> int:
     """Check that a running proxy serves exactly CONFIG's models, with the capabilities rinsync compiled.
 
     Asks GET /v1/models and GET /model/info and prints one line per difference: 'missing' (in the
     config, not served: restart the proxy after a sync), 'extra' (served, not in the config: stale),
     'drift' (a generated entry's mode, supports_*, token limits, costs or model differ; numbers within
-    1e-6 relative). Exit 0 when they agree, 1 on differences (or an unreadable config, or an HTTP
-    error such as a wrong key), 2 usage, 75 proxy unreachable (connection refused, timeout, HTTP
-    502/503/504): retry later.
+    1e-6 relative). With --wait, ask again until they agree or SECONDS have passed. Exit 0 when they
+    agree, 1 on differences (or an unreadable config, or an HTTP error such as a wrong key), 2 usage,
+    75 proxy unreachable (connection refused, timeout, HTTP 502/503/504): retry later.
     """
     import os
 
@@ -440,10 +477,11 @@ def verify(proxy_url: str, config: Path, key_env: str, timeout: float) -> int:
     if not config.is_file():
         raise RinsyncError(f"config {display_path(config)} not found (pass --config PATH)", exitcodes.ERROR)
     key = os.environ.get(key_env) or None
-    result = run_verify(config, proxy_url, key, key_env, timeout, shown_config=display_path(config))
+    result = run_verify(config, proxy_url, key, key_env, timeout, shown_config=display_path(config), wait=wait)
     for line in result.lines():
         click.echo(line)
-    click.echo(f"rinsync: {result.summary()}", err=True)
+    waited = f" (after {result.waited:.1f}s)" if wait and result.ok else f" (waited {wait:g}s)" if wait else ""
+    click.echo(f"rinsync: {result.summary()}{waited}", err=True)
     hint = result.hint()
     if hint:
         click.echo(f"rinsync: hint: {hint}", err=True)

@@ -44,6 +44,7 @@ class SyncOptions:
     cache_dir: Path | None = None
     include_file: str | None = None  # include mode: generated entries go here (relative to the config's dir)
     migrate: bool = False  # include mode: move generated entries out of the config
+    applier: object | None = None  # rinsync.apply.Applier: make the running proxy take a written config
     openwebui_url: str | None = None  # also sync Open WebUI's model records (rinsync/openwebui/)
     openwebui_key_env: str = "OPENWEBUI_API_KEY"
     openwebui_state: Path | None = None  # default: .rinsync-state.openwebui.json beside the config
@@ -305,12 +306,13 @@ def _merge(entries: list[dict], options: SyncOptions, report: SyncReport, redact
             on_success()
             report.lines.append(f"{summary}; no changes, file left as it was")
             return
-        _replace([_Replacement(config, data, existing.raw,
-                               state=lambda: state_bytes(config, entries, data, existing.raw), validate=True)],
-                 options, redactor, report)
-        on_success()
+        snapshot = _replace([_Replacement(config, data, existing.raw,
+                                          state=lambda: state_bytes(config, entries, data, existing.raw),
+                                          validate=True)], options, redactor, report)
         report.written = True
         report.lines.append(summary)
+        _apply(options, snapshot, report)
+        on_success()
 
 
 @dataclass
@@ -322,15 +324,18 @@ class _Replacement:
     validate: bool = False  # run --validate-cmd on the new content
 
 
-def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor, report: SyncReport) -> None:
+def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor, report: SyncReport):
     """Replace each file in order: every new content is written to a temporary file and validated first,
-    so a failed check replaces nothing; then per file: backup, state, rename."""
+    so a failed check replaces nothing; then per file: backup, state, rename. With an applier, it checks
+    the proxy first, and the files are recorded before (returns that Snapshot, else None)."""
     from .files.atomic import PendingFile, write_atomic
     from .files.backups import Backup
     from .files.safeopen import refuse_links
+    from .files.snapshot import Snapshot
     from .litellm.state import state_path
 
     refuse_links(*[p for f in files for p in (f.path.with_name(f.path.name + ".backup"), state_path(f.path))])
+    snapshot = None
     with contextlib.ExitStack() as stack:
         # only the operator's config is written through a symlink (one they made); rinsync's own files never
         pending = [stack.enter_context(PendingFile(f.path, f.data, follow_link=f.path == Path(options.config)))
@@ -339,6 +344,10 @@ def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor
             for item, new in zip(files, pending, strict=True):
                 if item.validate:
                     _validate(options.validate_cmd, new.path, options, redactor, report)
+        if options.applier is not None:
+            options.applier.check()
+            snapshot = Snapshot([p for f in files for p in ([state_path(f.path)] if f.state else []) + [f.path]],
+                                follow=[Path(options.config)])
         for item, new in zip(files, pending, strict=True):
             backup = Backup(item.path, item.old, options.backups) if item.old is not None else None
             try:
@@ -353,6 +362,16 @@ def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor
                 raise
             if backup is not None:
                 backup.prune()
+    return snapshot
+
+
+def _apply(options: SyncOptions, snapshot, report: SyncReport) -> None:
+    """The written files go live: the applier reloads the proxy and confirms, or restores them (exit 5)."""
+    if options.applier is None:
+        return
+    from .apply import Change, apply_change
+
+    apply_change(options.applier, Change(Path(options.config), snapshot), report.lines)
 
 
 @contextlib.contextmanager
@@ -501,11 +520,12 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
                                       state=lambda: state_bytes(target, entries, data, inc.raw), validate=True))
         if needs_config:
             files.append(_Replacement(config, config_data, cfg.raw))
-        _replace(files, options, redactor, report)
-        on_success()
+        snapshot = _replace(files, options, redactor, report)
         report.written = True
         report.lines.append(summary if needs_target else f"{summary}; file left as it was")
         report.lines.append(config_note)
+        _apply(options, snapshot, report)
+        on_success()
 
 
 def _config_note(config: Path, created: bool, adds_include: bool, moved: int, entry: str, dry: bool) -> str:

@@ -1,30 +1,35 @@
 #!/usr/bin/env bash
-# Sync OpenRouter's models into the LiteLLM config, then reload LiteLLM -- only when the config changed.
+# Sync OpenRouter's models into the LiteLLM config and apply them to the running proxy: rinsync runs the
+# reload command only when the files LiteLLM reads changed, waits until the proxy serves them, and puts the
+# previous config back (and reloads again) when it does not. See docs/apply.md.
 #
 #   scripts/sync-and-reload.sh [rinsync compile options...]
 #
 # Environment:
-#   RINSYNC_BIN         how to run rinsync (default: rinsync; e.g. "python3 -m rinsync")
-#   RINSYNC_CONFIG      the LiteLLM config (default: config/litellm/config.yaml, relative to the current directory)
-#   RINSYNC_RELOAD_CMD  run after a sync that changed the config (default: docker compose restart litellm);
-#                       set it to an empty string to never reload (e.g. in a start script that starts LiteLLM next)
-#   RINSYNC_RELOAD_ALWAYS=1  reload even when the config did not change
+#   RINSYNC_BIN             how to run rinsync (default: rinsync; e.g. "python3 -m rinsync")
+#   RINSYNC_CONFIG          the LiteLLM config (default: config/litellm/config.yaml, relative to the current directory)
+#   RINSYNC_RELOAD_CMD      how LiteLLM re-reads its config (default: docker compose restart litellm).
+#                           Zero downtime (LiteLLM in gunicorn mode, docs/apply.md):
+#                             scripts/gunicorn-rolling-reload.sh 'docker compose kill -s %s litellm' 2 15
+#                           or, with a stall of one worker start-up: docker compose kill -s HUP litellm
+#                           Empty: never reload (a start script that starts LiteLLM next).
+#   RINSYNC_PROXY_URL       the proxy that must confirm the new config (default: http://localhost:4000)
+#   LITELLM_MASTER_KEY      the proxy's key (read by rinsync, never printed)
+#   RINSYNC_RELOAD_TIMEOUT  seconds for the reload and the confirmation (default: 60)
+#   RINSYNC_RELOAD_ALWAYS=1 reload (and confirm) even when the config did not change
 #
-# Exit status: rinsync's (see docs/sync.md): 0 synced (and reloaded if needed), 75 the catalog could not be
-# fetched and the config was kept byte for byte (start scripts carry on, cron alerts), 3 shrink guard,
-# 4 --validate-cmd rejected the new config, 1/2/74 errors, 6 the Open WebUI step failed (LiteLLM is still
-# reloaded when the config changed). If the reload command fails, its status is returned.
+# Exit status: rinsync's (README "Exit codes"): 0 synced (and, if it changed, served by the proxy), 75 the
+# catalog could not be fetched and the config was kept byte for byte (start scripts carry on, cron alerts),
+# 5 the proxy did not serve the new config and the previous one was restored, 3 shrink guard, 4 --validate-cmd
+# rejected the new config, 1/2/74 errors, 6 the Open WebUI step failed (the config was written and, if it
+# changed, already reloaded and confirmed by rinsync).
 set -u
 
 config="${RINSYNC_CONFIG:-config/litellm/config.yaml}"
-reload_cmd="${RINSYNC_RELOAD_CMD-docker compose restart litellm}"
+export RINSYNC_RELOAD_CMD="${RINSYNC_RELOAD_CMD-docker compose restart litellm}"
+export RINSYNC_PROXY_URL="${RINSYNC_PROXY_URL:-http://localhost:4000}"
 read -r -a rinsync <<<"${RINSYNC_BIN:-rinsync}"
 
-fingerprint() {
-    if [ -f "$config" ]; then cksum <"$config"; else echo missing; fi
-}
-
-before="$(fingerprint)"
 "${rinsync[@]}" compile --config "$config" "$@"
 status=$?
 
@@ -32,24 +37,23 @@ openwebui_status=0
 case "$status" in
     0) ;;
     6)  # the config was written; only the Open WebUI step (--openwebui / RINSYNC_OPENWEBUI_URL) failed
-        echo "sync-and-reload: the Open WebUI sync failed or was partly applied; reloading LiteLLM anyway" >&2
+        echo "sync-and-reload: the Open WebUI sync failed or was partly applied (LiteLLM's config is applied)" >&2
         openwebui_status=6 ;;
     75)
         echo "sync-and-reload: catalog unavailable; kept $config, LiteLLM not reloaded" >&2
         exit 75 ;;
+    5)
+        echo "sync-and-reload: the proxy did not take the new config; see the lines above" >&2
+        exit 5 ;;
     *)
         echo "sync-and-reload: rinsync exited $status; LiteLLM not reloaded" >&2
         exit "$status" ;;
 esac
 
-after="$(fingerprint)"
-if [ -z "$reload_cmd" ]; then
-    exit "$openwebui_status"
+if [ "${RINSYNC_RELOAD_ALWAYS:-0}" = "1" ] && [ -n "$RINSYNC_RELOAD_CMD" ]; then
+    echo "sync-and-reload: reloading (RINSYNC_RELOAD_ALWAYS=1): $RINSYNC_RELOAD_CMD" >&2
+    sh -c "$RINSYNC_RELOAD_CMD" || exit $?
+    "${rinsync[@]}" verify --config "$config" --proxy "$RINSYNC_PROXY_URL" --wait "${RINSYNC_RELOAD_TIMEOUT:-60}" >&2 \
+        || exit $?
 fi
-if [ "$before" = "$after" ] && [ "${RINSYNC_RELOAD_ALWAYS:-0}" != "1" ]; then
-    echo "sync-and-reload: $config unchanged; no reload needed" >&2
-    exit "$openwebui_status"
-fi
-echo "sync-and-reload: reloading: $reload_cmd" >&2
-sh -c "$reload_cmd" || exit $?
 exit "$openwebui_status"

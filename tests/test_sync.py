@@ -216,33 +216,3 @@ def test_state_holds_no_secret_looking_values(env, run_cli):
     entries = generations[0].entries
     assert len(entries) == 412
     assert {e["litellm_params"]["api_key"] for e in entries.values()} == {"os.environ/OPENROUTER_API_KEY"}
-
-
-def test_sync_and_reload_wrapper(env, server):
-    """scripts/sync-and-reload.sh reloads only after a sync that changed the config; 75 passes through."""
-    import subprocess
-
-    from helpers_sync import subprocess_env
-
-    from support import REPO
-
-    new_site(env)
-    marker = env / "reloads.log"
-    wrapper = [str(REPO / "scripts" / "sync-and-reload.sh"), "--source-url", server.url]
-    wrapper_env = subprocess_env(RINSYNC_BIN=f"{sys.executable} -m rinsync", RINSYNC_RETRY_BACKOFF="0.01",
-                                 RINSYNC_RELOAD_CMD=f"echo reloaded >> {marker}")
-
-    def sync() -> subprocess.CompletedProcess:
-        return subprocess.run(wrapper, env=wrapper_env, cwd=env, capture_output=True, text=True, timeout=60)
-
-    server.serve(CATALOG_NEW.read_bytes())
-    first = sync()
-    assert first.returncode == 0, first.stderr
-    assert marker.read_text() == "reloaded\n"
-    second = sync()
-    assert second.returncode == 0 and "unchanged; no reload needed" in second.stderr
-    assert marker.read_text() == "reloaded\n"
-    server.serve(b"<html>maintenance</html>", status=503)
-    third = sync()
-    assert third.returncode == 75 and "LiteLLM not reloaded" in third.stderr
-    assert marker.read_text() == "reloaded\n"

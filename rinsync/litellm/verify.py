@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from ..diagnostics import RinsyncError
 
 REL_TOL = 1e-6
 DEFAULT_TIMEOUT = 10.0
+POLL_INTERVAL = 0.5  # seconds between two checks while waiting for agreement
 TEMPORARY_STATUSES = frozenset({502, 503, 504})
 _EXACT_KEYS = frozenset({"mode", "max_input_tokens", "max_output_tokens", "max_tokens", "generated_by",
                          "openrouter_id"})
@@ -67,6 +69,7 @@ class VerifyResult:
     served_names: list[str] = field(default_factory=list)
     generated_checked: int = 0
     differences: list[Difference] = field(default_factory=list)
+    waited: float = 0.0  # seconds from the first check to this one (verify with wait > 0)
 
     @property
     def ok(self) -> bool:
@@ -349,11 +352,29 @@ def compare(config_entries: list[dict], served: list[str], info: list[dict]) -> 
 
 
 def verify(config: Path, proxy_url: str, key: str | None, key_env: str = "LITELLM_MASTER_KEY",
-           timeout: float = DEFAULT_TIMEOUT, shown_config: str | None = None) -> VerifyResult:
-    """Read ``config``, ask the proxy, compare."""
+           timeout: float = DEFAULT_TIMEOUT, shown_config: str | None = None, wait: float = 0.0,
+           poll: float = POLL_INTERVAL) -> VerifyResult:
+    """Read ``config``, ask the proxy, compare.
+
+    With ``wait`` > 0, ask again every ``poll`` seconds until the proxy agrees or ``wait`` seconds have
+    passed; the last answer counts. Meanwhile an unreachable proxy (exit 75 errors) is just "not yet";
+    any other error (a wrong key, not a LiteLLM proxy) is raised at once.
+    """
     entries = load_model_list(Path(config))
-    served, info = fetch_proxy(proxy_url, key, key_env, timeout)
-    diffs, checked = compare(entries, served, info)
-    return VerifyResult(config=shown_config or str(config), proxy=base_url(proxy_url),
-                        config_names=list(dict.fromkeys(e["model_name"] for e in entries)),
-                        served_names=served, generated_checked=checked, differences=diffs)
+    names = list(dict.fromkeys(e["model_name"] for e in entries))
+    start = time.monotonic()
+    deadline = start + wait
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            served, info = fetch_proxy(proxy_url, key, key_env, timeout if wait <= 0 else max(min(timeout, left), 1.0))
+        except RinsyncError as exc:
+            if exc.exit_code != exitcodes.TEMPFAIL or time.monotonic() >= deadline:
+                raise
+        else:
+            diffs, checked = compare(entries, served, info)
+            if not diffs or time.monotonic() >= deadline:
+                return VerifyResult(config=shown_config or str(config), proxy=base_url(proxy_url), config_names=names,
+                                    served_names=served, generated_checked=checked, differences=diffs,
+                                    waited=time.monotonic() - start)
+        time.sleep(max(min(poll, deadline - time.monotonic()), 0.0))

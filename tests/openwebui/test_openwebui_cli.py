@@ -96,18 +96,28 @@ def test_explain_shows_the_open_webui_record(run_cli, monkeypatch):
     assert "openwebui record it would have had if kept:" in dropped.out.splitlines()
 
 
-def test_sync_and_reload_still_reloads_litellm_when_only_open_webui_failed(env):
+def test_sync_and_reload_still_reloads_litellm_when_only_open_webui_failed(env, httpserver):
+    """rinsync reloads LiteLLM and the proxy confirms before the Open WebUI step, so its failure (6) comes
+    with LiteLLM already serving the new config."""
     from helpers_sync import subprocess_env
+    from standin_proxy import StandIn
+
+    from rinsync.litellm.verify import load_model_list
 
     marker = env / "reloads.log"
+    config = env / "config/litellm/config.yaml"
+    proxy = StandIn(httpserver, config, env, "sk-proxy-key-for-this-test")
     wrapper_env = subprocess_env(RINSYNC_BIN=f"{sys.executable} -m rinsync",
-                                 RINSYNC_RELOAD_CMD=f"echo reloaded >> {marker}",
+                                 RINSYNC_RELOAD_CMD=f"echo reloaded >> {marker}; touch RELOAD",
+                                 RINSYNC_PROXY_URL=proxy.url, LITELLM_MASTER_KEY="sk-proxy-key-for-this-test",
                                  RINSYNC_OPENWEBUI_URL=f"http://127.0.0.1:{closed_port()}", OPENWEBUI_API_KEY=TOKEN)
     done = subprocess.run([str(REPO / "scripts" / "sync-and-reload.sh"), "--catalog", str(SAMPLE_CATALOG), "--rules",
                            str(REPO / "rules")], env=wrapper_env, cwd=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 6, done.stderr
-    assert (env / "config/litellm/config.yaml").is_file() and marker.read_text() == "reloaded\n"
-    assert "the Open WebUI sync failed or was partly applied; reloading LiteLLM anyway" in done.stderr
+    assert config.is_file() and marker.read_text() == "reloaded\n"
+    assert "serves the new config" in done.stderr
+    assert "the Open WebUI sync failed or was partly applied (LiteLLM's config is applied)" in done.stderr
+    assert proxy.served() == [e["model_name"] for e in load_model_list(config)]
     assert TOKEN not in done.stdout + done.stderr
 
 
