@@ -285,8 +285,9 @@ def test_command(paths: tuple[Path, ...], select: tuple[str, ...], fail_only: bo
               help="JMESPath predicate over each catalog record, with the rules' functions (rinsync functions), "
                    "e.g. \"has(supported_parameters, 'tools') && per_million(pricing.prompt) < `1`\".")
 @click.option("--sort", "sort", default="id", show_default=True, metavar="FIELD",
-              help="id, name, input (prompt), output (completion), context, max_output or created; "
-                   "'-FIELD' sorts descending. Models without the value come last.")
+              help="id, name, input (prompt), output (completion), context, max_output, created, blended "
+                   "(3:1 price), intelligence, coding, agentic or arena (benchmarks); '-FIELD' sorts descending. "
+                   "Models without the value come last.")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most N models.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def models(catalog: Path | None, where: str | None, sort: str, limit: int | None, as_json: bool) -> int:

@@ -208,7 +208,7 @@ class _FileChecker:
         if first:
             self.findings.append(Finding(here.file, here.line, here.col, "duplicate-rule-id",
                                          f"rule id '{rule_id}' is already used at {first}",
-                                         hint="give every rule and override its own id"))
+                                         hint="give every rule, override and selection its own id"))
         else:
             self.rule_ids[rule_id] = here
 
@@ -261,8 +261,8 @@ class _FileChecker:
         if "keep_while" in raw:
             selection.keep_while, selection.keep_origin = raw["keep_while"], self.origin(path + ("keep_while",))
         order = raw.get("order_by")
-        items = [] if order is None else [((path + ("order_by",)), order)] if isinstance(order, str) else [
-            (path + ("order_by", i), item) for i, item in enumerate(order)]
+        items = [] if order is None else [(path + ("order_by", i), item) for i, item in enumerate(order)] \
+            if isinstance(order, list) else [(path + ("order_by",), order)]
         for item_path, item in items:
             descending = isinstance(item, dict) and "desc" in item
             if isinstance(item, dict):

@@ -110,7 +110,8 @@ def test_json_output(run):
     pro = data["models"][0]
     assert pro == {"id": "google/gemini-2.5-pro", "name": "Google: Gemini 2.5 Pro", "input_per_million": 1.25,
                    "output_per_million": 10.0, "dynamic_price": False, "context_length": 1048576,
-                   "max_output_tokens": 65536, "created": 1750169544,
+                   "max_output_tokens": 65536, "created": 1750169544, "blended_per_million": 3.4375,
+                   "intelligence": None, "coding": None, "agentic": None, "arena_elo": None,
                    "flags": ["tools", "vision", "file", "audio-in", "reasoning", "schema"]}
 
 
