@@ -322,6 +322,54 @@ def models(catalog: Path | None, where: str | None, sort: str, limit: int | None
 
 
 @cli.command()
+@catalog_option
+@rules_option
+@click.option("--need", "needs", multiple=True, metavar="CAP[,CAP…]",
+              help="Capabilities the model must have: tools, vision, file, audio-in, audio-out, image-out, "
+                   "reasoning, schema (comma-separated or repeated).")
+@click.option("--budget", type=click.FloatRange(min=0), metavar="USD",
+              help="Most USD per million tokens, 3 input : 1 output tokens (the blended price).")
+@click.option("--min-context", type=click.IntRange(min=1), metavar="TOKENS", help="Least context length.")
+@click.option("--modality", type=click.Choice(["text", "image", "audio"]),
+              help="An output the model must produce (default: any).")
+@click.option("--by", "by", type=click.Choice(["intelligence", "coding", "agentic", "arena"]),
+              default="intelligence", show_default=True,
+              help="The benchmark score to rank by (Artificial Analysis index, or Design Arena elo).")
+@click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True, help="Picks per list.")
+def recommend(catalog: Path | None, rules: tuple[Path, ...], needs: tuple[str, ...], budget: float | None,
+              min_context: int | None, modality: str | None, by: str, top: int) -> int:
+    """The best models the rules keep for a need, by benchmark score and by value, with a rules snippet.
+
+    Exit 0 (also when nothing fits), 1 on an unusable catalog or rules, 2 on a bad option.
+    """
+    from .commands.recommend import CAPABILITIES, Need, render
+    from .commands.recommend import recommend as run_recommend
+    from .engine import compile_date
+
+    if catalog is None:
+        raise click.UsageError("--catalog FILE is required (a saved GET /api/v1/models response)")
+    wanted = [name.strip() for item in needs for name in item.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in CAPABILITIES]
+    if unknown:
+        raise click.BadParameter(f"unknown capability '{unknown[0]}'; use: {', '.join(CAPABILITIES)}",
+                                 param_hint="'--need'")
+    need = Need(list(dict.fromkeys(wanted)), budget, min_context, modality, by, top)
+    words = ["rinsync recommend"]
+    words += [f"--need {','.join(need.capabilities)}"] if wanted else []
+    words += [f"--budget {budget:g}"] if budget is not None else []
+    words += [f"--min-context {min_context}"] if min_context is not None else []
+    words += [f"--modality {modality}"] if modality else []
+    words += [f"--by {by}"] if by != "intelligence" else []
+    command = " ".join(words)
+    rec = run_recommend(_load(rules), _load_catalog(catalog).records, need, compile_date())
+    click.echo(render(rec, command))
+    if not rec.by_score:
+        click.echo("rinsync: no scored model fits this need; loosen --budget, --min-context or --need, "
+                   "or rank --by arena", err=True)
+    return exitcodes.OK
+
+
+@cli.command()
 @click.option("--proxy", "proxy_url", required=True, metavar="URL",
               help="Base URL of the running LiteLLM proxy, e.g. http://localhost:4000 (a trailing /v1 is fine).")
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
