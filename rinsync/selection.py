@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cmp_to_key
 from typing import TYPE_CHECKING, Any
 
 from .dsl.expr import truthy
@@ -57,16 +56,6 @@ def _order_words(selection: Selection) -> str:
                              for k in selection.order)
 
 
-def _compare_values(a: Any, b: Any) -> int:
-    """Numbers before strings; other types (lists, mappings, booleans) count as missing."""
-    rank_a, rank_b = _kind(a), _kind(b)
-    if rank_a != rank_b:
-        return -1 if rank_a < rank_b else 1
-    if rank_a == 2:
-        return 0
-    return (a > b) - (a < b)
-
-
 def _kind(value: Any) -> int:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return 0
@@ -98,18 +87,20 @@ def apply_selection(selection: Selection, decisions: list[Decision], search: Sea
                   for k in selection.order]
         groups.setdefault(key, []).append((values, decision))
 
-    def compare(left: tuple[list, Decision], right: tuple[list, Decision]) -> int:
-        for key, a, b in zip(selection.order, left[0], right[0]):
-            result = _compare_values(a, b)
-            if result and _kind(a) != 2 and _kind(b) != 2 and key.descending:
-                result = -result
-            if result:
-                return result
-        return (left[1].model_id > right[1].model_id) - (left[1].model_id < right[1].model_id)
-
     for key in sorted(groups):
-        ordered = [d for _, d in sorted(groups[key], key=cmp_to_key(compare))]
-        _walk(selection, key, ordered, search)
+        _walk(selection, key, _ordered(selection, groups[key]), search)
+
+
+def _ordered(selection: Selection, items: list[tuple[list, Decision]]) -> list[Decision]:
+    """Stable sorts, last key first: ties keep the order of the next key, finally of the id."""
+    items = sorted(items, key=lambda item: item[1].model_id)
+    for position in reversed(range(len(selection.order))):
+        descending = selection.order[position].descending
+        present = [item for item in items if _kind(item[0][position]) < 2]
+        missing = [item for item in items if _kind(item[0][position]) == 2]  # nulls last, either way
+        present.sort(key=lambda item: (_kind(item[0][position]), item[0][position]), reverse=descending)
+        items = present + missing
+    return [decision for _, decision in items]
 
 
 def _walk(selection: Selection, key: str, ordered: list[Decision], search: Search) -> None:
@@ -123,7 +114,7 @@ def _walk(selection: Selection, key: str, ordered: list[Decision], search: Searc
             stopped = f"limit {selection.limit}"
         if stopped is None and selection.keep_while is not None:
             context = {"id": decision.model_id, "model": decision.record, "rank": rank, "group": key,
-                       "kept": list(kept), "first": ordered[0].record}
+                       "kept": kept, "first": ordered[0].record}  # kept: read, never changed
             if not truthy(search(selection.keep_while, context, selection.keep_origin,
                                  f"'keep_while' of selection '{selection.id}'")):
                 stopped = f"keep_while false from `{decision.model_id}` on"

@@ -39,10 +39,16 @@ def family_key(text: str) -> str:
 class CatalogIndex:
     """Ids, families and their newest members of one catalog, for the catalog-aware functions."""
 
-    __slots__ = ("ids", "_family", "_members", "_newest")
+    __slots__ = ("ids", "_records", "_family", "_members", "_newest")
 
     def __init__(self, records: list[dict]):
         self.ids: frozenset[str] = frozenset(r["id"] for r in records if isinstance(r.get("id"), str))
+        self._records = records
+        self._family: dict[str, str] | None = None  # families are built on first use
+
+    def _families(self) -> dict[str, str]:
+        if self._family is not None:
+            return self._family
         parent: dict[str, str] = {}
 
         def find(key: str) -> str:
@@ -59,7 +65,7 @@ class CatalogIndex:
                 parent[max(ra, rb)] = min(ra, rb)  # the sorted-first key names the family
 
         created: dict[str, Any] = {}
-        for record in records:
+        for record in self._records:
             model_id = record.get("id")
             if not isinstance(model_id, str):
                 continue
@@ -75,18 +81,21 @@ class CatalogIndex:
             members.setdefault(self._family[model_id], []).append(model_id)
         self._members = members
         self._newest = {key: min(ids, key=lambda i: (-_number(created[i]), i)) for key, ids in members.items()}
+        return self._family
 
     def exists(self, model_id: Any) -> bool:
         return model_id in self.ids
 
     def family(self, model_id: str) -> str:
-        return self._family.get(model_id) or family_key(model_id)
+        return self._families().get(model_id) or family_key(model_id)
 
     def members(self, model_id: str) -> list[str]:
-        return list(self._members.get(self.family(model_id), ()))
+        key = self.family(model_id)  # builds the families on first use
+        return list(self._members.get(key, ()))
 
     def newest(self, model_id: str) -> str | None:
-        return self._newest.get(self.family(model_id))
+        key = self.family(model_id)
+        return self._newest.get(key)
 
 
 def _number(value: Any) -> float:
