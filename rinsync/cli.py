@@ -335,9 +335,11 @@ def models(catalog: Path | None, where: str | None, sort: str, limit: int | None
 @click.option("--by", "by", type=click.Choice(["intelligence", "coding", "agentic", "arena"]),
               default="intelligence", show_default=True,
               help="The benchmark score to rank by (Artificial Analysis index, or Design Arena elo).")
+@click.option("--min-score", type=float, metavar="N", help="Only models scoring at least N (keeps weak models "
+                                                          "out of the value list).")
 @click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True, help="Picks per list.")
 def recommend(catalog: Path | None, rules: tuple[Path, ...], needs: tuple[str, ...], budget: float | None,
-              min_context: int | None, modality: str | None, by: str, top: int) -> int:
+              min_context: int | None, modality: str | None, by: str, min_score: float | None, top: int) -> int:
     """The best models the rules keep for a need, by benchmark score and by value, with a rules snippet.
 
     Exit 0 (also when nothing fits), 1 on an unusable catalog or rules, 2 on a bad option.
@@ -353,13 +355,14 @@ def recommend(catalog: Path | None, rules: tuple[Path, ...], needs: tuple[str, .
     if unknown:
         raise click.BadParameter(f"unknown capability '{unknown[0]}'; use: {', '.join(CAPABILITIES)}",
                                  param_hint="'--need'")
-    need = Need(list(dict.fromkeys(wanted)), budget, min_context, modality, by, top)
+    need = Need(list(dict.fromkeys(wanted)), budget, min_context, modality, by, top, min_score)
     words = ["rinsync recommend"]
     words += [f"--need {','.join(need.capabilities)}"] if wanted else []
     words += [f"--budget {budget:g}"] if budget is not None else []
     words += [f"--min-context {min_context}"] if min_context is not None else []
     words += [f"--modality {modality}"] if modality else []
     words += [f"--by {by}"] if by != "intelligence" else []
+    words += [f"--min-score {min_score:g}"] if min_score is not None else []
     command = " ".join(words)
     rec = run_recommend(_load(rules), _load_catalog(catalog).records, need, compile_date())
     click.echo(render(rec, command))

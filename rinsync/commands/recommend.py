@@ -26,6 +26,7 @@ class Need:
     modality: str | None = None  # an output modality the model must have
     by: str = "intelligence"  # a scores.SCORE_NAMES name
     top: int = 3
+    min_score: float | None = None  # picks score at least this
 
     def describe(self) -> str:
         parts = [", ".join(self.capabilities) or "any capabilities"]
@@ -35,6 +36,8 @@ class Need:
             parts.append(f"context >= {self.min_context:,} tokens")
         if self.modality:
             parts.append(f"{self.modality} output")
+        if self.min_score is not None:
+            parts.append(f"{self.by} score >= {self.min_score:g}")
         return "; ".join(parts)
 
 
@@ -68,7 +71,7 @@ def _money(amount: float) -> str:
 
 def _variant_note(model_id: str) -> str:
     variant = model_id.rpartition(":")[2] if ":" in model_id else ""
-    return f" (the :{variant} variant fits, the plain model does not)" if variant else ""
+    return f" (the :{variant} variant)" if variant else ""
 
 
 def _fits(record: dict, need: Need) -> bool:
@@ -105,7 +108,7 @@ def recommend(ruleset: Ruleset, records: list[dict], need: Need, today: dt.date)
     kept = [d.record for d in result.decisions if d.kept]
     fitting = [r for r in kept if _fits(r, need) and blended_per_million(r) is not None]
     scored = [(r, score(r, need.by), blended_per_million(r)) for r in _one_per_model(fitting)]
-    scored = [(r, s, p) for r, s, p in scored if s is not None]
+    scored = [(r, s, p) for r, s, p in scored if s is not None and (need.min_score is None or s >= need.min_score)]
     label = need.by if need.by != "arena" else "arena elo"
     count = len(scored)
     by_score = []
@@ -138,7 +141,8 @@ def render(rec: Recommendation, command: str) -> str:
     label = rec.need.by if rec.need.by != "arena" else "arena elo"
     lines = [f"need: {rec.need.describe()}",
              f"fit: {rec.fitting} of the {rec.kept} models the rules keep; {rec.scored} of them "
-             f"(variants folded into their model) have a score for {label}"]
+             f"(variants folded into their model) are scored on {label}"
+             + (f" at {rec.need.min_score:g} or more" if rec.need.min_score is not None else "")]
     if not rec.by_score:
         return "\n".join(lines)
     width = max(len(p.id) for p in rec.by_score + rec.by_value + rec.free)

@@ -116,3 +116,29 @@ def test_cli_errors_are_one_line(run_cli):
     assert nothing.code == 0
     assert nothing.err == ("rinsync: no scored model fits this need; loosen --budget, --min-context or --need, "
                            "or rank --by arena\n")
+
+
+def test_min_score_keeps_weak_models_out(ruleset, records):
+    rec = recommend(ruleset, records, Need(["tools", "vision"], budget=2.0, min_score=45, top=5), TODAY)
+    assert rec.by_value and all(p.score >= 45 for p in rec.by_score + rec.by_value)
+    loose = recommend(ruleset, records, Need(["tools", "vision"], budget=2.0, top=5), TODAY)
+    assert [p.id for p in loose.by_score] == [p.id for p in rec.by_score]  # the best score well above 45
+    assert any(p.score < 45 for p in loose.by_value)
+
+
+def test_the_selection_in_recommend_md_keeps_the_three_best_coders_with_tools(ruleset, records, tmp_path):
+    import re
+
+    from support import REPO
+
+    text = (REPO / "docs" / "recommend.md").read_text()
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "three-best-coders" in b)
+    path = tmp_path / "90-coders.yaml"
+    path.write_text(block)
+    result = Engine(load_rules([RULES_DIR, path]), TODAY).compile(records)
+    kept = {e["model_info"]["openrouter_id"] for e in result.entries}
+    before = [d.record for d in Engine(ruleset, TODAY).compile(records).decisions if d.kept]
+    tools = [r for r in before if "tools" in (r.get("supported_parameters") or [])]
+    coding = [((r.get("benchmarks") or {}).get("artificial_analysis") or {}).get("coding_index") for r in tools]
+    expected = sorted((-c, r["id"]) for c, r in zip(coding, tools) if c is not None)[:3]
+    assert kept == {model_id for _, model_id in expected}
