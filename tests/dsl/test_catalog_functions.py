@@ -127,7 +127,7 @@ def test_functions_are_listed_and_documented(run_cli):
     doc = (REPO / "docs" / "rules.md").read_text()
     for name in ("exists", "base_model", "family", "family_members", "newest_in_family", "score", "arena_elo",
                  "blended_per_million", "value"):
-        assert f"\n{name}(" in "\n" + result.out.replace("\n", "\n"), name
+        assert any(line.startswith(f"{name}(") for line in result.out.splitlines()), name
         assert f"`{name}(" in doc, f"{name} is not in docs/rules.md"
 
 
@@ -140,3 +140,12 @@ def test_index_on_the_newest_catalog_is_consistent():
         assert record["id"] in members
         assert index.newest(record["id"]) in members
         assert all(index.family(m) == index.family(record["id"]) for m in members)
+
+
+def test_models_where_sees_the_whole_catalog(run_cli):
+    from support import SAMPLE_CATALOG
+
+    where = "(regex_match(id, '-[0-9]+k\\b') || variant(id) == 'extended') && exists(base_model(id))"
+    result = run_cli("models", "--catalog", str(SAMPLE_CATALOG), "--where", where, "--json")
+    assert result.code == 0
+    assert [m["id"] for m in json.loads(result.out)["models"]] == ["openai/gpt-4o:extended"]
