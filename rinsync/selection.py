@@ -50,7 +50,7 @@ def _group_label(selection: Selection, key: str) -> str:
 def _order_words(selection: Selection) -> str:
     if not selection.order:
         return "by id"
-    if len(selection.order) == 1 and selection.order[0].expression.strip() == "created":
+    if selection.order[0].expression.strip() == "created":  # later keys only break ties
         return "newest" if selection.order[0].descending else "oldest"
     return "by " + ", ".join(f"`{k.expression}`" + (" descending" if k.descending else "")
                              for k in selection.order)
