@@ -366,7 +366,10 @@ def recommend(catalog: Path | None, rules: tuple[Path, ...], needs: tuple[str, .
     command = " ".join(words)
     rec = run_recommend(_load(rules), _load_catalog(catalog).records, need, compile_date())
     click.echo(render(rec, command))
-    if not rec.by_score:
+    if not rec.catalog_scored:
+        click.echo(f"rinsync: no model of {catalog} is scored on {by} (OpenRouter's catalog carries benchmarks "
+                   "since 2026); try --by arena or a newer catalog", err=True)
+    elif not rec.by_score:
         click.echo("rinsync: no scored model fits this need; loosen --budget, --min-context or --need, "
                    "or rank --by arena", err=True)
     return exitcodes.OK

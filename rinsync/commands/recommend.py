@@ -53,6 +53,7 @@ class Pick:
 @dataclass
 class Recommendation:
     need: Need
+    catalog_scored: bool  # any record of the catalog has this score
     kept: int  # models the rules keep
     fitting: int  # of those, models that fit the need
     scored: int  # of those, models with the score
@@ -63,6 +64,10 @@ class Recommendation:
     @property
     def ids(self) -> list[str]:
         return sorted({p.id for p in self.by_score + self.by_value})
+
+
+def _price_text(amount: float) -> str:
+    return "free" if amount == 0 else f"${_money(amount)}/M"
 
 
 def _money(amount: float) -> str:
@@ -115,15 +120,18 @@ def recommend(ruleset: Ruleset, records: list[dict], need: Need, today: dt.date)
     for place, (r, s, p) in enumerate(sorted(scored, key=lambda t: (-t[1], t[2], t[0]["id"]))[:need.top], 1):
         lead = "the highest" if place == 1 else f"#{place}"
         by_score.append(Pick(r["id"], s, p, f"{label} {s:g}, {lead} of the {count} that fit and are scored; "
-                                            f"${_money(p)}/M{_variant_note(r['id'])}"))
+                                            f"{_price_text(p)}{_variant_note(r['id'])}"))
     priced = [(r, s, p, value(s, p)) for r, s, p in scored if p > 0]
     by_value = []
     for r, s, p, v in sorted(priced, key=lambda t: (-t[3], -t[1], t[0]["id"]))[:need.top]:
         by_value.append(Pick(r["id"], s, p, f"{v:.1f} {label} points per $/M: {label} {s:g} at ${_money(p)}/M"
                                             f"{_variant_note(r['id'])}", value=v))
+    shown = {p.id for p in by_score}
     free = [Pick(r["id"], s, p, f"free; {label} {s:g}")
-            for r, s, p in sorted(scored, key=lambda t: (-t[1], t[0]["id"])) if p == 0][:need.top]
-    return Recommendation(need, len(kept), len(fitting), count, by_score, by_value, free)
+            for r, s, p in sorted(scored, key=lambda t: (-t[1], t[0]["id"])) if p == 0 and r["id"] not in shown]
+    free = free[:need.top]
+    catalog_scored = any(score(r, need.by) is not None for r in records)
+    return Recommendation(need, catalog_scored, len(kept), len(fitting), count, by_score, by_value, free)
 
 
 def snippet(rec: Recommendation, command: str) -> str:

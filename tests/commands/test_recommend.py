@@ -142,3 +142,20 @@ def test_the_selection_in_recommend_md_keeps_the_three_best_coders_with_tools(ru
     coding = [((r.get("benchmarks") or {}).get("artificial_analysis") or {}).get("coding_index") for r in tools]
     expected = sorted((-c, r["id"]) for c, r in zip(coding, tools) if c is not None)[:3]
     assert kept == {model_id for _, model_id in expected}
+
+
+def test_a_catalog_without_scores_says_so(run_cli):
+    from support import SAMPLE_CATALOG
+
+    result = run_cli("recommend", "--catalog", str(SAMPLE_CATALOG))
+    assert result.code == 0
+    assert result.out.splitlines()[0] == "need: any capabilities"
+    assert result.err == (f"rinsync: no model of {SAMPLE_CATALOG} is scored on intelligence (OpenRouter's catalog "
+                          "carries benchmarks since 2026); try --by arena or a newer catalog\n")
+
+
+def test_free_only_budget_lists_each_model_once(ruleset, records):
+    rec = recommend(ruleset, records, Need([], budget=0.0, top=2), TODAY)
+    assert rec.by_score and all(p.price == 0 for p in rec.by_score) and rec.by_value == []
+    assert not {p.id for p in rec.free} & {p.id for p in rec.by_score}
+    assert "free (the :free variant)" in rec.by_score[0].reason
