@@ -159,3 +159,18 @@ def test_free_only_budget_lists_each_model_once(ruleset, records):
     assert rec.by_score and all(p.price == 0 for p in rec.by_score) and rec.by_value == []
     assert not {p.id for p in rec.free} & {p.id for p in rec.by_score}
     assert "free (the :free variant)" in rec.by_score[0].reason
+
+
+def test_the_examples_in_recommend_md_are_real_output(run_cli):
+    import re
+    import shlex
+
+    from support import REPO
+
+    text = (REPO / "docs" / "recommend.md").read_text()
+    examples = re.findall(r"```console\n\$ (rinsync recommend [^\n]+)\n(.*?)```", text, re.S)
+    assert len(examples) == 2
+    for command, shown in examples:
+        args = [str(CATALOG) if a.endswith(CATALOG.name) else a for a in shlex.split(command)[1:]]
+        result = run_cli(*args)
+        assert result.code == 0 and result.out == shown, command
