@@ -102,6 +102,7 @@ class Engine:
         return truthy(self._search(parsed, record, rule.except_origins[index], f"exception of rule '{rule.id}'"))
 
     def decide(self, record: dict) -> Decision:
+        """What the rules do with one record; catalog-aware functions read the last ``use_catalog``."""
         decision = Decision(record, kept=self.ruleset.default_action == "include")
         for rule, parsed, excepts in self._rules:
             if not truthy(self._search(parsed, record, rule.origin, f"rule '{rule.id}'")):
