@@ -27,7 +27,6 @@ class SelectionTrace:
     selection: Selection
     group: str
     rank: int  # 1-based place in its group
-    size: int  # models in the group
     kept: bool
     reason: str
 
@@ -38,8 +37,8 @@ def ordinal(n: int) -> str:
 
 
 def _group_label(selection: Selection, key: str) -> str:
-    text = selection.group_by or ""
-    if text is None or not text:
+    text = selection.group_by
+    if not text:
         return "the models it applies to"
     for function, word in (("family(", "family"), ("provider(", "provider")):
         if text.replace(" ", "").startswith(function):
@@ -57,6 +56,7 @@ def _order_words(selection: Selection) -> str:
 
 
 def _kind(value: Any) -> int:
+    """0 numbers, 1 strings, 2 anything else (null, lists, booleans…): sorted as missing."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return 0
     if isinstance(value, str):
@@ -128,4 +128,4 @@ def _walk(selection: Selection, key: str, ordered: list[Decision], search: Searc
             decision.entry = None
             decision.selected_out_by = selection
             decision.dropped_reason = reason
-        decision.selections.append(SelectionTrace(selection, key, rank, len(ordered), stopped is None, reason))
+        decision.selections.append(SelectionTrace(selection, key, rank, stopped is None, reason))
