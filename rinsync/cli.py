@@ -39,8 +39,10 @@ def _load(rules: tuple[Path, ...]):
 
 
 def _warn(lines: list[str]) -> None:
+    from .untrusted import one_line
+
     for line in lines:
-        click.echo(f"rinsync: warning: {line}", err=True)
+        click.echo(f"rinsync: warning: {one_line(line)}", err=True)
 
 
 def _load_catalog(path: Path):
@@ -162,7 +164,9 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
         exc.message = redactor(exc.message)
         _flush_report(report, redactor, dry_run)
         if exc.exit_code == exitcodes.TEMPFAIL and not exc.findings:
-            click.echo(f"rinsync: {exc.message}", err=True)
+            from .untrusted import one_line
+
+            click.echo(f"rinsync: {one_line(exc.message)}", err=True)
             return exitcodes.TEMPFAIL
         raise
     finally:
@@ -176,8 +180,10 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
 def _flush_report(report, redactor, dry_run: bool) -> None:
     _warn([redactor(w) for w in report.warnings])
     report.warnings = []
+    from .untrusted import one_line
+
     for line in report.lines:
-        line = redactor(line)
+        line = one_line(redactor(line))  # upstream text never splits or forges a log line
         click.echo(line if line.startswith("  ") else f"rinsync: {line}", err=not dry_run)
     report.lines = []
 
@@ -435,12 +441,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exitcodes.OK)
     except Exception as exc:
         from .diagnostics import RinsyncError, format_findings
+        from .untrusted import one_line
 
         if not isinstance(exc, RinsyncError):
             raise
         if exc.findings:
             click.echo(format_findings(exc.findings, "text"), err=True)
         else:
-            click.echo(f"rinsync: error: {exc.message}", err=True)
+            click.echo(f"rinsync: error: {one_line(exc.message)}", err=True)
         sys.exit(exc.exit_code)
     sys.exit(result if isinstance(result, int) else exitcodes.OK)

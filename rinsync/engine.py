@@ -13,6 +13,7 @@ from .diagnostics import Finding, RinsyncError, RulesError
 from .dsl.expr import Evaluator, truthy
 from .dsl.rules import Origin, Override, Rule, Ruleset, Selection, merge_patch
 from .selection import SelectionTrace, apply_selection
+from .untrusted import value_problem
 
 GENERATED_BY = "rinsync"
 MARKER_KEY = "generated_by"
@@ -69,6 +70,7 @@ class CompileResult:
     entries: list[dict]
     decisions: list[Decision]
     today: dt.date
+    warnings: list[str] = field(default_factory=list)  # entries refused for unsafe upstream values
 
     def decision_for(self, model_id: str) -> Decision | None:
         return next((d for d in self.decisions if d.model_id == model_id), None)
@@ -158,11 +160,12 @@ class Engine:
     def compile(self, records: list[dict]) -> CompileResult:
         self.use_catalog(records)
         decisions = [self.decide(record) for record in records]
+        warnings = [w for w in map(_refuse_unsafe_entry, decisions) if w]
         self.apply_selections(decisions)
         self._resolve_collisions(decisions)
         entries = sorted((d.entry for d in decisions if d.kept and d.entry),
                          key=lambda e: (e["model_name"], e["model_info"][SOURCE_ID_KEY]))
-        return CompileResult(entries, decisions, self.today)
+        return CompileResult(entries, decisions, self.today, warnings)
 
     def apply_selections(self, decisions: list[Decision]) -> None:
         """The set-level stage, after the rules: each selection in order drops what it does not keep."""
@@ -196,3 +199,16 @@ class Engine:
                 loser.kept = False
                 loser.entry = None
                 loser.dropped_reason = f"name '{name}' already used by '{group[0].model_id}'"
+
+
+def _refuse_unsafe_entry(decision: Decision) -> str | None:
+    """Drop an entry that would carry a control character or a non-finite number into the config."""
+    if not decision.kept or not decision.entry:
+        return None
+    problem = value_problem(decision.entry)
+    if problem is None:
+        return None
+    decision.kept = False
+    decision.entry = None
+    decision.dropped_reason = f"unsafe upstream value: {problem}"
+    return f"skipped model '{decision.model_id}': {problem}"

@@ -96,7 +96,14 @@ class _Source:
 
 def _get_catalog(ruleset, options: SyncOptions, redactor: Redactor) -> _Source:
     from .source.catalog import CatalogError, load_catalog_file, parse_catalog
-    from .source.fetch import CatalogCache, FetchError, FetchSettings, fetch_catalog, resolve_api_key
+    from .source.fetch import (
+        CatalogCache,
+        FetchError,
+        FetchSettings,
+        fetch_catalog,
+        refuse_echoed_secrets,
+        resolve_api_key,
+    )
 
     cache_dir = cache_dir_for(options)
     cache = CatalogCache(cache_dir) if cache_dir else None
@@ -121,6 +128,7 @@ def _get_catalog(ruleset, options: SyncOptions, redactor: Redactor) -> _Source:
     log.info("API key: %s", key_from if api_key else f"none ({settings.api_key_env} not set; the catalog is public)")
     try:
         fetched = fetch_catalog(settings, api_key, cache, redactor)
+        refuse_echoed_secrets(fetched, redactor)
         catalog = parse_catalog(fetched.payload, fetched.url)
     except (FetchError, CatalogError) as exc:
         raise SyncFailed(f"fetch failed: {redactor(exc.message)}; {_kept(options)}", exitcodes.TEMPFAIL) from None
@@ -141,6 +149,7 @@ def run_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
     report.warnings += [redactor(w) for w in source.catalog.warnings]
     records = source.catalog.records
     result = Engine(ruleset, compile_date()).compile(records)
+    report.warnings += [redactor(w) for w in result.warnings]
     if options.output is not None:
         _standalone(result.entries, records, options, report)
         if not options.dry_run:
@@ -182,7 +191,7 @@ def _standalone(entries: list[dict], records: list[dict], options: SyncOptions, 
     if options.output == "-":
         report.text = text
     else:
-        write_atomic(Path(options.output), text.encode("utf-8"))
+        write_atomic(Path(options.output), text.encode("utf-8"), follow_link=True)  # the operator's path
         report.written = True
     report.lines.append(summary)
 
@@ -229,10 +238,14 @@ def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor
     """Replace each file in order: every new content is written to a temporary file and validated first,
     so a failed check replaces nothing; then per file: backup, state, rename."""
     from .files.atomic import PendingFile, write_atomic
+    from .files.safeopen import refuse_links
     from .litellm.state import state_path
 
+    refuse_links(*[p for f in files for p in (f.path.with_name(f.path.name + ".backup"), state_path(f.path))])
     with contextlib.ExitStack() as stack:
-        pending = [stack.enter_context(PendingFile(f.path, f.data)) for f in files]
+        # only the operator's config is written through a symlink (one they made); rinsync's own files never
+        pending = [stack.enter_context(PendingFile(f.path, f.data, follow_link=f.path == Path(options.config)))
+                   for f in files]
         if options.validate_cmd:
             for item, new in zip(files, pending, strict=True):
                 if item.validate:
@@ -313,6 +326,10 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
     target = include_target(config, options.include_file)
     if same_file(target, absolute(config)):
         raise RinsyncError(f"--include-file names the config itself ({_shown(config)})", exitcodes.USAGE)
+    if not options.dry_run:
+        from .files.safeopen import refuse_links
+
+        refuse_links(target)  # rinsync's own file: a link planted there is neither read nor written
     with _locked(options, config, target):
         cfg = read_config(config)
         scan = scan_includes(config, cfg.document, target)

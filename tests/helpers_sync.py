@@ -5,6 +5,7 @@ Nothing here reaches the internet: every URL points at 127.0.0.1.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -38,6 +39,8 @@ class Reply:
     delay: float = 0.0  # seconds before answering
     cut: bool = False  # announce the full length, send half the body, close the connection
     drop: bool = False  # close the connection without any answer
+    trickle: float = 0.0  # send the whole answer, status line and headers included, one byte every N seconds
+    trickle_after: int = 0  # ... after sending this many bytes at once (past the headers: a slow body only)
 
 
 class CatalogServer:
@@ -68,6 +71,23 @@ class CatalogServer:
                 if reply.drop:
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if reply.trickle:
+                    self.close_connection = True
+                    head = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
+                    raw = (f"HTTP/1.1 {reply.status} OK\r\n{head}Content-Length: {len(reply.body)}\r\n\r\n"
+                           .encode() + reply.body)
+                    with contextlib.suppress(OSError):
+                        self.wfile.write(raw[:reply.trickle_after])
+                        self.wfile.flush()
+                    for index in range(reply.trickle_after, len(raw)):
+                        if outer.stop.wait(reply.trickle):
+                            return
+                        try:
+                            self.wfile.write(raw[index:index + 1])
+                            self.wfile.flush()
+                        except OSError:
+                            return
                     return
                 etag = reply.headers.get("ETag")
                 if etag and self.headers.get("If-None-Match") == etag and reply.status == 200:
@@ -128,14 +148,16 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/api/v1/models"
 
 
-def make_rules(directory: Path, retries: int = 2, connect: float = 1.0, read: float = 1.0) -> Path:
+def make_rules(directory: Path, retries: int = 2, connect: float = 1.0, read: float = 1.0,
+               total: float | None = None, url: str = "https://openrouter.ai/api/v1/models") -> Path:
     """The shipped rules with a source block sized for tests (short timeouts, few retries)."""
     directory.mkdir(parents=True, exist_ok=True)
     for path in sorted((REPO / "rules").glob("*.yaml")):
         shutil.copy(path, directory / path.name)
-    source = {"version": 1, "source": {"url": "https://openrouter.ai/api/v1/models",
+    timeout = {"connect": connect, "read": read} | ({"total": total} if total is not None else {})
+    source = {"version": 1, "source": {"url": url,
                                        "params": {"output_modalities": "all"}, "api_key_env": "OPENROUTER_API_KEY",
-                                       "timeout": {"connect": connect, "read": read}, "retries": retries}}
+                                       "timeout": timeout, "retries": retries}}
     (directory / "00-source.yaml").write_text(yaml.safe_dump(source, sort_keys=False))
     return directory
 
@@ -192,3 +214,27 @@ def wait_until(predicate, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return predicate()
+
+
+def run_limited(args: list[str], env: dict, cwd: Path, timeout: float,
+                memory_mb: int = 1024) -> subprocess.CompletedProcess:
+    """Run under a wall-clock timeout and an address-space limit: a regression fails, it cannot hang or
+    exhaust the machine (subprocess.TimeoutExpired or a non-zero exit instead)."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory_mb * 1024 * 1024, memory_mb * 1024 * 1024))
+
+    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=limit)
+
+
+def assert_one_line_failure(done: subprocess.CompletedProcess, code: int, *needles: str) -> str:
+    """Exit ``code``, exactly one stderr line holding every needle, no traceback; returns that line."""
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == code, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr and "Error:" not in done.stderr.replace("rinsync: error:", "")
+    assert len(lines) == 1, done.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    return lines[0]

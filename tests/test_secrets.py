@@ -63,7 +63,9 @@ def test_fake_key_never_leaks(site):
         server.queue(Reply(200, f"<html>{FAKE_KEY}</html>".encode()))
         sync(expect=75)
         server.queue(Reply(200, echoing_catalog(), headers={"ETag": f'"{FAKE_KEY}"'}))
-        sync()  # works, but neither the body nor the ETag may reach the cache
+        sync(expect=75)  # a response holding the key is a failed fetch: nothing of it is used or stored
+        server.queue(Reply(200, CATALOG, headers={"ETag": f'"{FAKE_KEY}"'}))
+        sync(expect=75)  # the same for the key in a header that would go to the cache
         server.queue(Reply(200, subset_catalog(CATALOG_NEW, 20)))
         sync(expect=3)  # shrink guard
         sync(url=closed_port_url(), expect=75)
@@ -83,7 +85,7 @@ def test_fake_key_never_leaks(site):
         bearer = [r["headers"].get("Authorization") for r in server.requests]
     # the tests above are not vacuous: the key was really used and really echoed back
     assert bearer.count(f"Bearer {FAKE_KEY}") >= 8
-    assert any("not cached" in out for out in outputs)
+    assert sum("the response contains the API key" in out for out in outputs) == 3  # html, body, ETag
     assert any("rinsync: debug" in out or "GET http://127.0.0.1" in out for out in outputs)
     for out in outputs:
         assert FRAGMENT not in out, out
@@ -107,7 +109,7 @@ def test_in_process_errors_are_redacted(tmp_path, monkeypatch, run_cli):
 
 
 def test_key_in_the_source_url_query_never_reaches_the_cache(tmp_path, monkeypatch, run_cli):
-    """A mirror that takes the key as a query parameter: the cache keeps the URL with its query, so not then."""
+    """A mirror that takes the key as a query parameter: the cache records the query only as a hash."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENROUTER_API_KEY", FAKE_KEY)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
@@ -116,5 +118,7 @@ def test_key_in_the_source_url_query_never_reaches_the_cache(tmp_path, monkeypat
         server.serve(CATALOG)
         result = run_cli("compile", "--config", str(config), "--source-url", f"{server.url}?key={FAKE_KEY}")
     assert result.code == 0, result.err
-    assert "not cached" in result.err and FRAGMENT not in result.out + result.err
+    assert FRAGMENT not in result.out + result.err
+    meta = json.loads((config.parent / ".rinsync-cache" / "catalog.meta.json").read_text())
+    assert "?sha256=" in meta["url"]
     assert [p for p in tmp_path.rglob("*") if p.is_file() and FRAGMENT.encode() in p.read_bytes()] == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -13,7 +14,8 @@ def parse_price(value: Any) -> float | None:
     if isinstance(value, bool) or value in _MISSING_PRICES:
         return None
     if isinstance(value, (int, float)):
-        return None if value < 0 else float(value)
+        number = float(value)  # NaN, Infinity and 1e400 from the JSON are not prices
+        return number if math.isfinite(number) and number >= 0 else None
     if not isinstance(value, str):
         return None
     try:
@@ -22,10 +24,14 @@ def parse_price(value: Any) -> float | None:
         return None
     if not number.is_finite() or number < 0:
         return None
-    return float(number)
+    price = float(number)  # "1e999999999" is a finite Decimal but an infinite float
+    return price if math.isfinite(price) else None
 
 
 def per_million(value: Any) -> float | None:
     """USD per million tokens from an OpenRouter price string; None when unknown."""
     price = parse_price(value)
-    return None if price is None else float(Decimal(str(price)) * 1_000_000)
+    if price is None:
+        return None
+    scaled = float(Decimal(str(price)) * 1_000_000)
+    return scaled if math.isfinite(scaled) else None

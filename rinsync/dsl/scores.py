@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .prices import per_million
@@ -14,7 +15,7 @@ SCORE_NAMES = tuple(INDEXES) + ("arena",)
 def _number(value: Any) -> float | int | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return value
+    return value if math.isfinite(value) else None  # NaN or 1e400 from the JSON is no score
 
 
 def _benchmarks(record: Any) -> dict:

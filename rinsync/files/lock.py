@@ -32,9 +32,11 @@ class ConfigLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
+        from .safeopen import open_lock
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd, own = open_lock(self.path)  # never through a planted symlink or hard link
         except OSError as exc:
             raise RinsyncError(f"cannot create lock file {self.path}: {exc.strerror or exc}",
                                exitcodes.IO_ERROR) from None
@@ -53,9 +55,10 @@ class ConfigLock:
             except OSError as exc:  # no lock at all (ENOLCK on some network file systems)
                 os.close(fd)
                 raise RinsyncError(f"cannot lock {self.path}: {exc.strerror or exc}", exitcodes.IO_ERROR) from None
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        if own:  # another user's lock file is locked, never written
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
 
     def release(self) -> None:

@@ -84,11 +84,11 @@ def merge3(base: Any, current: Any, new: Any, path: str, kept: list[str], confli
     ``kept`` collects fields where a hand edit survived, ``conflicts`` those where both the operator and
     the generator changed the value (the operator's value is kept).
     """
-    if current == new:
+    if same(current, new):
         return current
-    if current == base:
+    if same(current, base):
         return new
-    if new == base:
+    if same(new, base):
         kept.extend(changed_fields(base, current, path))
         return current
     if isinstance(current, dict) and isinstance(new, dict) and (base is _MISSING or isinstance(base, dict)):
@@ -112,7 +112,18 @@ def changed_fields(old: Any, new: Any, path: str = "") -> list[str]:
             fields += changed_fields(old.get(key, _MISSING), new.get(key, _MISSING),
                                      f"{path}.{key}" if path else str(key))
         return fields
-    return [] if old == new and type(old) is type(new) else [path or "(entry)"]
+    return [] if same(old, new) and type(old) is type(new) else [path or "(entry)"]
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality in which NaN equals NaN: a NaN once written must not look like a hand edit forever."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (a != a and b != b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
 
 
 @dataclass

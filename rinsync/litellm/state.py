@@ -37,12 +37,18 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+MAX_STATE_BYTES = 256 * 1024 * 1024
+
+
 def _read(path: Path) -> dict | None:
+    from ..files.safeopen import read_own
+
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
+        data = read_own(path, MAX_STATE_BYTES)  # a planted link raises UnsafeFile (exit 74): nothing is written
+        if data is None:
+            return None
+        document = json.loads(data.decode("utf-8"))
+    except (OSError, ValueError, RecursionError):
         return {"corrupt": True}
     if not isinstance(document, dict) or document.get("version") != VERSION \
             or not isinstance(document.get("generations"), list):

@@ -185,22 +185,29 @@ class Redact:
         return _SECRETISH.sub(lambda m: m.group(1) + "***", text)
 
 
-def _get(session, url: str, path: str, timeout: float, redact: Redact):
-    """GET base+path; returns the response (any status). Unreachable -> RinsyncError(75)."""
+def _get(session, url: str, path: str, timeout: float, redact: Redact, watchdog=None):
+    """GET base+path; returns the response (any status). Unreachable or past the total deadline -> 75."""
     import requests
 
+    expired = RinsyncError(f"the proxy at {url} did not complete GET {path} within "
+                           f"{getattr(watchdog, 'seconds', 0):g}s in total (retry later)", exitcodes.TEMPFAIL)
     try:
-        return session.get(url + path, timeout=timeout)
-    except requests.Timeout:
-        raise RinsyncError(f"the proxy at {url} did not answer GET {path} within {timeout:g}s "
-                           "(retry later)", exitcodes.TEMPFAIL) from None
-    except requests.ConnectionError as exc:
-        reason = "connection refused" if "refused" in str(exc).lower() else _short(redact(str(exc)))
-        raise RinsyncError(f"cannot reach the LiteLLM proxy at {url}: {reason} (is it running? "
-                           "retry when it is up)", exitcodes.TEMPFAIL) from None
+        response = session.get(url + path, timeout=timeout)
     except requests.RequestException as exc:
+        if watchdog is not None and watchdog.expired:  # a proxy trickling its answer: the total deadline ended it
+            raise expired from None
+        if isinstance(exc, requests.Timeout):
+            raise RinsyncError(f"the proxy at {url} did not answer GET {path} within {timeout:g}s "
+                               "(retry later)", exitcodes.TEMPFAIL) from None
+        if isinstance(exc, requests.ConnectionError):
+            reason = "connection refused" if "refused" in str(exc).lower() else _short(redact(str(exc)))
+            raise RinsyncError(f"cannot reach the LiteLLM proxy at {url}: {reason} (is it running? "
+                               "retry when it is up)", exitcodes.TEMPFAIL) from None
         raise RinsyncError(f"cannot query the proxy at {url}: {_short(redact(str(exc)))}",
                            exitcodes.ERROR) from None
+    if watchdog is not None and watchdog.expired:  # cut off: what arrived is not the whole answer
+        raise expired
+    return response
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -234,16 +241,17 @@ def _http_error(resp, url: str, path: str, redact: Redact, key_env: str, have_ke
 def fetch_proxy(url: str, key: str | None, key_env: str = "LITELLM_MASTER_KEY",
                 timeout: float = DEFAULT_TIMEOUT) -> tuple[list[str], list[dict]]:
     """``(served model names, model info deployments)`` of the proxy at ``url``."""
-    import requests
+    from ..deadline import Watchdog, watched_session
 
     redact = Redact(key)
     have_key = bool(key)
     url = base_url(url)
-    with requests.Session() as session:
+    # at most three requests: together they end within three times the per-answer timeout
+    with Watchdog(3 * timeout) as watchdog, watched_session(watchdog) as session:
         session.headers["Accept"] = "application/json"
         if key:
             session.headers["Authorization"] = f"Bearer {key}"
-        resp = _get(session, url, "/v1/models", timeout, redact)
+        resp = _get(session, url, "/v1/models", timeout, redact, watchdog)
         if resp.status_code != 200:
             raise _http_error(resp, url, "/v1/models", redact, key_env, have_key)
         models = _json_list(resp, url, "/v1/models")
@@ -254,10 +262,10 @@ def fetch_proxy(url: str, key: str | None, key_env: str = "LITELLM_MASTER_KEY",
                                    exitcodes.ERROR)
             served.append(item["id"])
         info_path = "/model/info"
-        resp = _get(session, url, info_path, timeout, redact)
+        resp = _get(session, url, info_path, timeout, redact, watchdog)
         if resp.status_code == 404:
             info_path = "/v1/model/info"
-            resp = _get(session, url, info_path, timeout, redact)
+            resp = _get(session, url, info_path, timeout, redact, watchdog)
         if resp.status_code != 200:
             raise _http_error(resp, url, info_path, redact, key_env, have_key)
         info = [d for d in _json_list(resp, url, info_path) if isinstance(d, dict)]

@@ -9,8 +9,14 @@ from typing import Any
 
 from ..diagnostics import RinsyncError
 from ..resources import schema_check, schema_validator
+from ..untrusted import escape, record_problem
 
 CATALOG_SCHEMA = "catalog.schema.json"
+# Limits far above any real catalog (2026: ~400 records, ~1 MB, ~65 commas a record), so that a hostile or
+# broken answer fails in seconds with bounded memory instead of exhausting it (docs/security.md).
+MAX_BYTES = 64 * 1024 * 1024
+MAX_RECORDS = 20_000
+MAX_VALUES = 3_000_000  # commas in the JSON text: an upper bound of its values, counted before parsing
 
 
 class CatalogError(RinsyncError):
@@ -31,6 +37,7 @@ def record_validator():
 
 def parse_catalog(payload: bytes | str, source: str) -> Catalog:
     """Decode and check a catalog; malformed records are skipped with a warning naming them."""
+    _check_size(payload, source)
     try:
         document = json.loads(payload)
     except (ValueError, RecursionError) as exc:
@@ -40,6 +47,9 @@ def parse_catalog(payload: bytes | str, source: str) -> Catalog:
         raise CatalogError(f'{source}: not an OpenRouter catalog (expected {{"data": [...]}})')
     if not document["data"]:
         raise CatalogError(f"{source}: the catalog lists no models")
+    if len(document["data"]) > MAX_RECORDS:
+        raise CatalogError(f"{source}: {len(document['data'])} records, more than the limit of {MAX_RECORDS:,} "
+                           "(a real catalog has hundreds); not a catalog rinsync will use")
     catalog = Catalog([], source)
     seen: set[str] = set()
     for index, raw in enumerate(document["data"]):
@@ -58,10 +68,21 @@ def parse_catalog(payload: bytes | str, source: str) -> Catalog:
     return catalog
 
 
+def _check_size(payload: bytes | str, source: str) -> None:
+    """Refuse, before parsing, a text too large to be a catalog (memory stays in proportion to the limits)."""
+    data = payload.encode("utf-8", "surrogatepass") if isinstance(payload, str) else payload
+    if len(data) > MAX_BYTES:
+        raise CatalogError(f"{source}: larger than {MAX_BYTES // (1024 * 1024)} MiB; not a catalog rinsync will use")
+    if data.count(b",") > MAX_VALUES:
+        raise CatalogError(f"{source}: more than {MAX_VALUES:,} JSON values (a real catalog has tens of "
+                           "thousands); not a catalog rinsync will use")
+
+
 def load_catalog_file(path: str | Path) -> Catalog:
-    """Read a catalog from a file (the API's JSON shape)."""
+    """Read a catalog from a file (the API's JSON shape), at most MAX_BYTES of it."""
     try:
-        payload = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            payload = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read catalog: {exc.strerror}") from None
     return parse_catalog(payload, str(path))
@@ -71,18 +92,21 @@ def _first_problem(raw: Any) -> str | None:
     """None for a valid record; else jsonschema's first message (imported only then)."""
     if not isinstance(raw, dict):
         return f"expected an object, got {type(raw).__name__}"
+    unsafe = record_problem(raw)
+    if unsafe:
+        return unsafe
     if schema_check(CATALOG_SCHEMA, "record")(raw):
         return None
     error = next(iter(record_validator().iter_errors(raw)), None)
     if error is None:
         return None
     where = ".".join(str(p) for p in error.absolute_path) or "record"
-    return f"{where}: {error.message[:160]}"
+    return escape(f"{where}: {error.message}", 160)
 
 
 def _label(raw: Any, index: int) -> str:
     if isinstance(raw, dict) and isinstance(raw.get("id"), str):
-        return f"'{raw['id'][:80]}'" + f" (#{index})"
+        return f"'{escape(raw['id'], 80)}' (#{index})"
     return f"#{index}"
 
 

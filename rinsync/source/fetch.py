@@ -10,20 +10,24 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 from .. import __version__, exitcodes
 from ..diagnostics import RinsyncError
+from .catalog import MAX_BYTES
 
 DEFAULT_URL = "https://openrouter.ai/api/v1/models"
 DEFAULT_KEY_ENV = "OPENROUTER_API_KEY"
-MAX_BYTES = 64 * 1024 * 1024  # a catalog is ~2 MB; anything near this is not a catalog
+DEFAULT_TOTAL = 60.0  # seconds for the whole fetch, retries and waits included
 CACHE_DIR_NAME = ".rinsync-cache"
+# query parameters of a URL whose values are credentials: checked in responses like the API key
+_CREDENTIAL_PARAM = ("key", "token", "secret", "pass", "auth", "sig", "credential", "session", "code")
 
 log = logging.getLogger("rinsync.fetch")
 
@@ -45,13 +49,40 @@ class Redactor:
         for secret in secrets or []:
             self.add(secret)
 
+        self.hidden: list[str] = []  # not shown, but not a secret a response must not contain
+
     def add(self, secret: str | None) -> None:
         if secret and len(secret) >= 4 and secret not in self.secrets:
             self.secrets.append(secret)
             self.secrets.sort(key=len, reverse=True)
 
+    def hide(self, text: str | None) -> None:
+        if text and len(text) >= 4 and text not in self.hidden:
+            self.hidden.append(text)
+            self.hidden.sort(key=len, reverse=True)
+
+    def add_url(self, url: str) -> None:
+        """A URL's credentials: userinfo and credential-like query values are secrets; its whole query is hidden."""
+        try:
+            parts = urlsplit(url)
+            password, username = parts.password, parts.username
+        except ValueError:
+            return
+        self.add(password)  # a secret: a response that contains it fails like one holding the API key
+        self.add(quote(password or "", safe=""))
+        self.hide(username)  # not a secret (it may well be a word of the catalog), but never shown
+        if parts.query:
+            for form in (parts.query, quote(parts.query, safe="=&")):
+                self.hide(form)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True):
+                if any(mark in name.lower() for mark in _CREDENTIAL_PARAM):
+                    for form in (value, quote(value, safe=""), quote_plus(value)):
+                        self.add(form)
+                else:
+                    self.hide(value if len(value) >= 8 else None)
+
     def __call__(self, text: str) -> str:
-        for secret in self.secrets:
+        for secret in self.secrets + self.hidden:
             text = text.replace(secret, "***")
         return text
 
@@ -84,6 +115,7 @@ class FetchSettings:
     api_key_env: str = DEFAULT_KEY_ENV
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
+    total_timeout: float = DEFAULT_TOTAL  # the whole fetch: every attempt, header, byte and wait
     retries: int = 3
     backoff: float = 1.0  # first wait between retries; doubles each retry
     max_wait: float = 30.0  # cap on any single wait, including a server's Retry-After
@@ -96,14 +128,14 @@ class FetchSettings:
         timeout = source.get("timeout") or {}
         settings = cls(url=source.get("url") or DEFAULT_URL, params=dict(source.get("params") or {}),
                        api_key_env=source.get("api_key_env") or DEFAULT_KEY_ENV,
-                       connect_timeout=float(timeout.get("connect", 5)), read_timeout=float(timeout.get("read", 30)),
+                       connect_timeout=_seconds(timeout, "connect", 5), read_timeout=_seconds(timeout, "read", 30),
+                       total_timeout=_seconds(timeout, "total", DEFAULT_TOTAL),
                        retries=int(source.get("retries", 3)))
         if url_override:
-            parts = urlsplit(url_override)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise RinsyncError(f"source URL {display_url(url_override)!r} must start with http:// or https://",
-                                   exitcodes.USAGE)
+            check_url(url_override, "--source-url")
             settings.url = url_override
+        else:
+            check_url(settings.url, "source.url in the rules")
         settings.backoff = _env_float(environ, "RINSYNC_RETRY_BACKOFF", settings.backoff)
         settings.max_wait = _env_float(environ, "RINSYNC_RETRY_MAX_WAIT", settings.max_wait)
         return settings
@@ -116,6 +148,48 @@ class FetchSettings:
         extra = urlencode({k: _param(v) for k, v in self.params.items()})
         query = f"{parts.query}&{extra}" if parts.query else extra
         return urlunsplit(parts._replace(query=query))
+
+
+def _seconds(timeout: dict, name: str, default: float) -> float:
+    value = float(timeout.get(name, default))
+    if not math.isfinite(value) or value <= 0:
+        raise RinsyncError(f"source.timeout.{name} in the rules must be a positive number of seconds, not {value}",
+                           exitcodes.ERROR)
+    return value
+
+
+def check_url(url: str, where: str) -> None:
+    """A usage error (exit 2, one line, no credentials shown) for a URL ``requests`` could not fetch."""
+    problem = _url_problem(url)
+    if problem:
+        raise RinsyncError(f"{where}: {problem} (expected http(s)://host[:port]/path)", exitcodes.USAGE)
+
+
+def _url_problem(url: str) -> str | None:
+    from ..untrusted import CONTROL
+
+    if CONTROL.search(url) or any(c.isspace() for c in url):
+        return "the URL contains a space or a control character"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError:
+        return "not a valid URL (bad host or port)"
+    if parts.scheme not in ("http", "https"):
+        given = f"{parts.scheme}:" if parts.scheme else "a bare host or path"
+        return f"the URL must start with http:// or https:// (not {given})"
+    if not host:
+        return "the URL names no host"
+    if port == 0:
+        return "the URL's port must be 1-65535"
+    import requests
+
+    try:
+        requests.Request("GET", url).prepare()
+    except (requests.exceptions.RequestException, ValueError, UnicodeError):
+        return f"not a valid URL ({display_url(url)})"
+    return None
 
 
 def _param(value: Any) -> str:
@@ -150,9 +224,13 @@ def display_url(url: str) -> str:
 
 
 def _cache_key(url: str) -> str:
+    """The URL as recorded in the cache: no credentials, the query only as a hash (it may hold a token)."""
+    import hashlib
+
     parts = urlsplit(url)
     netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    query = f"?sha256={hashlib.sha256(parts.query.encode()).hexdigest()[:16]}" if parts.query else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, "", "")) + query
 
 
 def may_send_key(url: str) -> bool:
@@ -205,11 +283,18 @@ class CatalogCache:
         self.meta_path = self.directory / "catalog.meta.json"
 
     def load(self) -> tuple[bytes, dict] | None:
+        """The cached body and meta; None when missing, damaged, or not rinsync's plain files (a planted link)."""
         import hashlib
+
+        from ..files.safeopen import read_own
+
         try:
-            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
-            payload = self.payload_path.read_bytes()
-        except (OSError, ValueError):
+            raw_meta = read_own(self.meta_path, 1 << 20)
+            payload = read_own(self.payload_path, MAX_BYTES)
+            if raw_meta is None or payload is None or len(payload) > MAX_BYTES:
+                return None
+            meta = json.loads(raw_meta.decode("utf-8"))
+        except (RinsyncError, OSError, ValueError, RecursionError):  # a planted link, damage, a nesting bomb
             return None
         if not isinstance(meta, dict) or meta.get("sha256") != hashlib.sha256(payload).hexdigest():
             return None
@@ -231,11 +316,17 @@ class CatalogCache:
         if redactor is not None and (redactor.contains_secret(fetched.payload)
                                      or redactor.contains_secret(" ".join(v for v in meta.values() if v))):
             return False
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):
-            os.chmod(self.directory, 0o700)
-        write_atomic(self.payload_path, fetched.payload, mode=0o600)
-        write_atomic(self.meta_path, (json.dumps(meta, indent=2) + "\n").encode(), mode=0o600)
+        from ..files.safeopen import open_dir
+
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = open_dir(self.directory, follow=False, own=True)  # a planted link or foreign directory: refused
+        try:
+            with contextlib.suppress(OSError):
+                os.fchmod(fd, 0o700)
+            write_atomic(self.payload_path, fetched.payload, mode=0o600, directory_fd=fd)
+            write_atomic(self.meta_path, (json.dumps(meta, indent=2) + "\n").encode(), mode=0o600, directory_fd=fd)
+        finally:
+            os.close(fd)
         return True
 
 
@@ -268,11 +359,13 @@ class Fetched:
 
 def fetch_catalog(settings: FetchSettings, api_key: str | None = None, cache: CatalogCache | None = None,
                   redactor: Redactor | None = None, sleep=time.sleep) -> Fetched:
-    """GET the catalog. Raises FetchError (exit 75) with a one-line, secret-free reason."""
-    import requests
+    """GET the catalog within ``settings.total_timeout``. Raises FetchError (exit 75) with a one-line,
+    secret-free reason."""
+    from ..deadline import Watchdog, watched_session
 
     redactor = redactor or Redactor()
     redactor.add(api_key)
+    redactor.add_url(settings.url)
     url = settings.request_url()
     shown = display_url(settings.url)
     headers = {"Accept": "application/json", "User-Agent": f"rinsync/{__version__}"}
@@ -285,16 +378,20 @@ def fetch_catalog(settings: FetchSettings, api_key: str | None = None, cache: Ca
     conditional = _validators(cached, url)
     headers.update(conditional)
     attempts = settings.retries + 1
-    timeout = (settings.connect_timeout, settings.read_timeout)
-    with requests.Session() as session:
+    with Watchdog(settings.total_timeout) as watchdog, watched_session(watchdog) as session:
         for attempt in range(1, attempts + 1):
             log.debug("GET %s (attempt %d/%d%s%s)", shown, attempt, attempts,
                       ", bearer token" if "Authorization" in headers else "",
                       ", conditional" if conditional else "")
+            left = watchdog.remaining()
+            if left <= 0:
+                raise FetchError(shown, _deadline_reason(settings, attempt - 1))
+            timeout = (min(settings.connect_timeout, left), min(settings.read_timeout, left))
             try:
                 response = session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=True)
             except Exception as exc:  # noqa: BLE001 - every failure to fetch is a failed fetch
-                raise FetchError(shown, redactor(_network_reason(exc, settings))) from None
+                reason = _deadline_reason(settings, attempt) if watchdog.expired else _network_reason(exc, settings)
+                raise FetchError(shown, redactor(reason)) from None
             try:
                 status = response.status_code
                 log.debug("HTTP %d from %s", status, shown)
@@ -303,12 +400,15 @@ def fetch_catalog(settings: FetchSettings, api_key: str | None = None, cache: Ca
                     return Fetched(payload, shown, url, meta.get("etag"), meta.get("last_modified"),
                                    not_modified=True, attempts=attempt, status=304)
                 if status == 200:
-                    payload = _read_body(response, settings, shown, redactor)
+                    payload = _read_body(response, settings, shown, redactor, watchdog, attempt)
                     return Fetched(payload, shown, url, _header(response, "ETag"), _header(response, "Last-Modified"),
                                    attempts=attempt, status=200)
                 reason = f"HTTP {status}" + (f" {response.reason}" if isinstance(response.reason, str) else "")
                 if (status == 429 or status >= 500) and attempt < attempts:
                     wait = _retry_wait(response, settings, attempt)
+                    if wait >= watchdog.remaining():
+                        raise FetchError(shown, redactor(f"{reason}; the next retry would end after the total "
+                                                         f"deadline of {settings.total_timeout:g}s"))
                     log.info("%s from %s; retry %d/%d in %.1fs", reason, shown, attempt, settings.retries, wait)
                     sleep(wait)
                     continue
@@ -322,28 +422,49 @@ def fetch_catalog(settings: FetchSettings, api_key: str | None = None, cache: Ca
     raise AssertionError("unreachable")
 
 
+def _deadline_reason(settings: FetchSettings, attempts: int) -> str:
+    tries = f" ({attempts} attempt{'s' if attempts != 1 else ''})" if attempts > 1 else ""
+    return (f"no complete answer within the total deadline of {settings.total_timeout:g}s{tries} "
+            "(source.timeout.total in the rules)")
+
+
+def refuse_echoed_secrets(fetched: Fetched, redactor: Redactor) -> None:
+    """A response that holds the API key (a server echoing Authorization) is a failed fetch: none of it is used."""
+    if fetched.not_modified:
+        return
+    if redactor.contains_secret(fetched.payload) or any(
+            redactor.contains_secret(v) for v in (fetched.etag, fetched.last_modified) if v):
+        raise FetchError(fetched.url, "the response contains the API key or a credential of the URL (a server "
+                                      "echoing the request?); nothing of it was used or stored")
+
+
 def _header(response, name: str) -> str | None:
     value = response.headers.get(name)
     return value if isinstance(value, str) and value and len(value) < 512 else None
 
 
-def _read_body(response, settings: FetchSettings, shown: str, redactor: Redactor) -> bytes:
-    """The body, bounded in size and total time; a connection cut mid-body is a failed fetch."""
-    deadline = time.monotonic() + settings.connect_timeout + 3 * settings.read_timeout
+def _read_body(response, settings: FetchSettings, shown: str, redactor: Redactor, watchdog, attempt: int) -> bytes:
+    """The body, bounded in size and by the total deadline; a connection cut mid-body is a failed fetch."""
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > MAX_BYTES:
+        raise FetchError(shown, f"response larger than {MAX_BYTES // (1024 * 1024)} MiB (Content-Length)")
     chunks: list[bytes] = []
     size = 0
     try:
-        for chunk in response.iter_content(chunk_size=65536):
+        for chunk in response.iter_content(chunk_size=16384):
             chunks.append(chunk)
             size += len(chunk)
             if size > MAX_BYTES:
                 raise FetchError(shown, f"response larger than {MAX_BYTES // (1024 * 1024)} MiB")
-            if time.monotonic() > deadline:
-                raise FetchError(shown, "response too slow (gave up while reading the body)")
+            if watchdog.expired or watchdog.remaining() <= 0:
+                raise FetchError(shown, _deadline_reason(settings, attempt))
     except FetchError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise FetchError(shown, redactor(_network_reason(exc, settings))) from None
+        reason = _deadline_reason(settings, attempt) if watchdog.expired else _network_reason(exc, settings)
+        raise FetchError(shown, redactor(reason)) from None
+    if watchdog.expired:  # the watchdog's shutdown can look like the end of a body without a length
+        raise FetchError(shown, _deadline_reason(settings, attempt))
     return b"".join(chunks)
 
 
