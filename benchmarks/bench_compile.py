@@ -62,8 +62,44 @@ for r in records:
         "max_output_tokens": (r.get("top_provider") or {}).get("max_completion_tokens"),
         "input_cost_per_token": price(pricing.get("prompt")),
         "output_cost_per_token": price(pricing.get("completion")),
-        "cache_read_input_token_cost": price(pricing.get("input_cache_read")),
     }
+    prompt, completion = info["input_cost_per_token"], info["output_cost_per_token"]
+    if prompt is not None:
+        read = price(pricing.get("input_cache_read"))
+        write = price(pricing.get("input_cache_write"))
+        write_1h = price(pricing.get("input_cache_write_1h"))
+        info["cache_read_input_token_cost"] = prompt if read is None else read
+        info["cache_creation_input_token_cost"] = prompt if write is None else write
+        info["cache_creation_input_token_cost_above_1hr"] = write_1h if write_1h is not None else (
+            prompt if write is None else write)
+    reasoning = price(pricing.get("internal_reasoning"))
+    if reasoning is not None and reasoning != completion:
+        info["output_cost_per_reasoning_token"] = reasoning
+    for component, key in (("audio", "input_cost_per_audio_token"),
+                           ("input_audio_cache", "cache_read_input_audio_token_cost"),
+                           ("audio_output", "output_cost_per_audio_token"),
+                           ("image_token", "input_cost_per_image_token"),
+                           ("image_output", "output_cost_per_image_token")):
+        info[key] = price(pricing.get(component))
+    search = price(pricing.get("web_search"))
+    if search is not None:
+        info["search_context_cost_per_query"] = {
+            "search_context_size_low": search, "search_context_size_medium": search,
+            "search_context_size_high": search}
+    tiers = {o.get("min_prompt_tokens"): o for o in pricing.get("overrides") or []}
+    for threshold, suffix, cache in ((128000, "128k", False), (200000, "200k", True), (272000, "272k", True)):
+        tier = tiers.get(threshold)
+        if tier is None:
+            continue
+        info[f"input_cost_per_token_above_{suffix}_tokens"] = price(tier.get("prompt"))
+        info[f"output_cost_per_token_above_{suffix}_tokens"] = price(tier.get("completion"))
+        if cache:
+            for component, key in (("input_cache_read", "cache_read_input_token_cost"),
+                                   ("input_cache_write", "cache_creation_input_token_cost")):
+                value = price(tier.get(component))
+                if value is None and pricing.get(component) is None:
+                    value = price(tier.get("prompt"))
+                info[f"{key}_above_{suffix}_tokens"] = value
     info = {k: v for k, v in info.items() if v is not None}
     info["generated_by"] = "rinsync"
     info["openrouter_id"] = r["id"]

@@ -76,8 +76,110 @@ def expected_model_info(record: dict) -> dict:
         "supports_response_schema": "structured_outputs" in params,
         "max_input_tokens": record["context_length"],
         "max_output_tokens": (record.get("top_provider") or {}).get("max_completion_tokens"),
-        "input_cost_per_token": price((record.get("pricing") or {}).get("prompt")),
-        "output_cost_per_token": price((record.get("pricing") or {}).get("completion")),
+        **expected_prices(record),
         "generated_by": "rinsync",
         "openrouter_id": record["id"],
     }
+
+
+# --------------------------------------------------------------------------
+# prices: what LiteLLM must be told, and what OpenRouter bills (docs/pricing.md)
+# --------------------------------------------------------------------------
+
+# OpenRouter's min_prompt_tokens -> LiteLLM's threshold suffix, and the components LiteLLM has a key for there
+LITELLM_TIERS = {128000: ("128k", ("prompt", "completion")),
+                 200000: ("200k", ("prompt", "completion", "input_cache_read", "input_cache_write")),
+                 272000: ("272k", ("prompt", "completion", "input_cache_read", "input_cache_write"))}
+_TIER_KEYS = {"prompt": "input_cost_per_token", "completion": "output_cost_per_token",
+              "input_cache_read": "cache_read_input_token_cost",
+              "input_cache_write": "cache_creation_input_token_cost"}
+_PLAIN_KEYS = {"audio": "input_cost_per_audio_token", "input_audio_cache": "cache_read_input_audio_token_cost",
+               "audio_output": "output_cost_per_audio_token", "image_token": "input_cost_per_image_token",
+               "image_output": "output_cost_per_image_token"}
+
+
+def _cache_price(pricing: dict, component: str, tier: dict | None = None) -> float | None:
+    """A cache price: listed by the tier, else by the base, else the (tier's) prompt price."""
+    if tier is not None and component in tier:
+        return price(tier[component])
+    if price(pricing.get(component)) is not None:
+        return None if tier is not None else price(pricing[component])  # a tier keeps the base price
+    return price((tier or pricing).get("prompt"))
+
+
+def expected_prices(record: dict) -> dict:
+    """Every LiteLLM cost key for a record (None: the key must be absent)."""
+    pricing = record.get("pricing") or {}
+    prompt = price(pricing.get("prompt"))
+    out: dict = {key: None for key in _PLAIN_KEYS.values()}
+    out["input_cost_per_token"] = prompt
+    out["output_cost_per_token"] = price(pricing.get("completion"))
+    if prompt is None:  # a dynamically priced router: no price at all
+        for key in ("cache_read_input_token_cost", "cache_creation_input_token_cost",
+                    "cache_creation_input_token_cost_above_1hr"):
+            out[key] = None
+    else:
+        out["cache_read_input_token_cost"] = _cache_price(pricing, "input_cache_read")
+        out["cache_creation_input_token_cost"] = _cache_price(pricing, "input_cache_write")
+        out["cache_creation_input_token_cost_above_1hr"] = (
+            price(pricing["input_cache_write_1h"]) if "input_cache_write_1h" in pricing
+            else out["cache_creation_input_token_cost"])
+    reasoning = price(pricing.get("internal_reasoning"))
+    out["output_cost_per_reasoning_token"] = (
+        reasoning if reasoning is not None and reasoning != price(pricing.get("completion")) else None)
+    for component, key in _PLAIN_KEYS.items():
+        out[key] = price(pricing.get(component))
+    search = price(pricing.get("web_search"))
+    out["search_context_cost_per_query"] = None if search is None else {
+        f"search_context_size_{size}": search for size in ("low", "medium", "high")}
+    tiers = {o.get("min_prompt_tokens"): o for o in pricing.get("overrides") or []}
+    for threshold, (suffix, components) in LITELLM_TIERS.items():
+        tier = tiers.get(threshold)
+        for component in components:
+            key = f"{_TIER_KEYS[component]}_above_{suffix}_tokens"
+            if tier is None:
+                out[key] = None
+            elif component.startswith("input_cache"):
+                out[key] = _cache_price(pricing, component, tier)
+            else:
+                out[key] = price(tier.get(component))
+    return out
+
+
+def openrouter_bill(record: dict, usage: dict, searches: int = 0) -> float:
+    """USD OpenRouter bills for one chat completion's ``usage`` and ``searches`` web searches, by hand
+    from the raw catalog record. ``usage`` may hold cached, written and audio prompt tokens and
+    reasoning, audio and image completion tokens (OpenRouter's usage shape).
+
+    The tier is the override with the largest ``min_prompt_tokens`` the prompt reaches; a price the
+    tier does not list is the base price; a missing cache price is the tier's prompt price, a missing
+    audio or image price the prompt (input) or completion (output) price; reasoning tokens cost
+    ``internal_reasoning`` when it differs from the base completion price, else the tier's
+    completion price."""
+    pricing = record["pricing"]
+    prompt_tokens, completion_tokens = usage["prompt_tokens"], usage["completion_tokens"]
+    details = usage.get("prompt_tokens_details") or {}
+    cached, written = details.get("cached_tokens", 0), details.get("cache_write_tokens", 0)
+    audio_in = details.get("audio_tokens", 0)
+    out = usage.get("completion_tokens_details") or {}
+    reasoning, audio_out, image_out = (out.get(k, 0) for k in ("reasoning_tokens", "audio_tokens", "image_tokens"))
+    reached = [o for o in pricing.get("overrides") or []
+               if o.get("min_prompt_tokens") is not None and prompt_tokens >= o["min_prompt_tokens"]]
+    tier = max(reached, key=lambda o: o["min_prompt_tokens"]) if reached else {}
+
+    def rate(component: str, default: Decimal | None = None) -> Decimal | None:
+        value = tier.get(component, pricing.get(component))
+        return default if value in (None, "") else Decimal(value)
+
+    prompt_rate, completion_rate = rate("prompt"), rate("completion")
+    base_reasoning = pricing.get("internal_reasoning")
+    reasoning_rate = (Decimal(base_reasoning) if base_reasoning not in (None, "")
+                      and Decimal(base_reasoning) != Decimal(pricing["completion"]) else completion_rate)
+    total = ((prompt_tokens - cached - written - audio_in) * prompt_rate
+             + cached * rate("input_cache_read", prompt_rate) + written * rate("input_cache_write", prompt_rate)
+             + audio_in * rate("audio", prompt_rate)
+             + (completion_tokens - reasoning - audio_out - image_out) * completion_rate
+             + reasoning * reasoning_rate + audio_out * rate("audio_output", completion_rate)
+             + image_out * rate("image_output", completion_rate)
+             + searches * rate("web_search", Decimal(0)))
+    return float(total)

@@ -10,9 +10,10 @@ import pytest
 from rinsync.dsl.rules import check_rules, load_rules
 from rinsync.engine import Engine
 from rinsync.source.catalog import load_catalog_file
-from support import CATALOGS, REPO, RULES_DIR, SAMPLE_CATALOG
+from support import CATALOGS, REPO, RULES_DIR, SAMPLE_CATALOG, SHARED
 
 DOC = REPO / "docs" / "rules.md"
+SUPPORT_CATALOG_2026 = SHARED / "catalogs" / "openrouter-models-2026-08-19.json"
 BLOCKS = [b for b in re.findall(r"```yaml\n(.*?)```", DOC.read_text(), re.S) if "version: 1" in b]
 
 
@@ -122,3 +123,27 @@ def test_recipe_scores_in_model_info(tmp_path):
     entry = next(e for e in result.entries if e["model_info"]["openrouter_id"] == "google/gemini-3.7-flash")
     assert (entry["model_info"]["intelligence_index"], entry["model_info"]["coding_index"],
             entry["model_info"]["arena_elo"]) == (56, 76.1, 1374)
+
+
+def test_the_openrouter_bills_recipe_leaves_every_price_out(tmp_path):
+    """docs/rules.md's 'OpenRouter's billed cost wins' recipe (also in docs/pricing.md) removes every
+    cost key the shipped rules write, and nothing else."""
+    recipe = next(b for b in BLOCKS if "openrouter-bills" in b)
+    assert f"```yaml\n{recipe}```" in (REPO / "docs" / "pricing.md").read_text()
+    shipped = load_rules([RULES_DIR])
+    cost_keys = {key for key in shipped.capabilities if "cost" in key}
+    nulled = set(re.findall(r"^ {6}(\w+): null$", recipe, re.M))
+    assert nulled == cost_keys and len(cost_keys) >= 20
+
+    catalog = load_catalog_file(SUPPORT_CATALOG_2026).records
+    path = tmp_path / "90-local.yaml"
+    path.write_text(recipe)
+    today = dt.date(2026, 11, 24)
+    before = Engine(shipped, today).compile(catalog).entries
+    after = Engine(load_rules([RULES_DIR, path]), today).compile(catalog).entries
+    assert [e["model_name"] for e in after] == [e["model_name"] for e in before]
+    written = {k for e in before for k in e["model_info"] if "cost" in k}
+    assert written == cost_keys - {"input_cost_per_image_token"}  # no catalog lists image_token yet
+    for old, new in zip(before, after):
+        assert new["model_info"] == {k: v for k, v in old["model_info"].items() if "cost" not in k}
+        assert new["litellm_params"] == old["litellm_params"]

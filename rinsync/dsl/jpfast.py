@@ -72,6 +72,44 @@ class ClosureCompiler:
 
     _identity = _current
 
+    def _index(self, node: dict) -> Closure:
+        position = node["value"]
+
+        def index(value: Any) -> Any:
+            if not isinstance(value, list):
+                return None
+            try:
+                return value[position]
+            except IndexError:
+                return None
+
+        return index
+
+    def _filter_projection(self, node: dict) -> Closure:
+        base, project, condition = (self.compile(child) for child in node["children"])
+
+        def select(value: Any) -> Any:
+            items = base(value)
+            if not isinstance(items, list):
+                return None
+            return [kept for item in items if not is_false(condition(item)) and (kept := project(item)) is not None]
+
+        return select
+
+    def _multi_select_dict(self, node: dict) -> Closure:
+        pairs = [(child["value"], self.compile(child["children"][0])) for child in node["children"]]
+        make = self.interpreter._dict_cls
+
+        def select(value: Any) -> Any:
+            if value is None:
+                return None
+            collected = make()
+            for key, compute in pairs:
+                collected[key] = compute(value)
+            return collected
+
+        return select
+
     def _comparator(self, node: dict) -> Closure:
         left, right = (self.compile(child) for child in node["children"])
         op = node["value"]

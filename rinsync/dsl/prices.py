@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 _MISSING_PRICES = {"", "-1", None}
@@ -18,6 +19,12 @@ def parse_price(value: Any) -> float | None:
         return number if math.isfinite(number) and number >= 0 else None
     if not isinstance(value, str):
         return None
+    return _parse_price_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_price_text(value: str) -> float | None:
+    """A price string as a number (catalogs repeat a few hundred distinct strings, so it is cached)."""
     try:
         number = Decimal(value.strip())
     except InvalidOperation:

@@ -221,12 +221,21 @@ class FakeOpenRouter:
 
     ``.api_base`` is ``http://127.0.0.1:PORT/api/v1`` -- what goes into
     ``litellm_params.api_base``.
+
+    ``.usage`` maps an OpenRouter model id to the ``usage`` object its replies (plain and streamed)
+    carry, e.g. cached and reasoning token details or OpenRouter's own ``cost``; other models get
+    ``DEFAULT_USAGE``. ``.annotations`` maps a model id to the ``annotations`` of its plain replies'
+    message (``url_citation`` ones mark a web search).
     """
+
+    DEFAULT_USAGE: dict[str, Any] = {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10}
 
     def __init__(self, catalog: Mapping[str, Any] | None = None, reply: str = "pong from fake openrouter"):
         self.catalog = dict(catalog) if catalog is not None else {"data": []}
         self.reply = reply
         self.requests: list[dict[str, Any]] = []
+        self.usage: dict[str, dict[str, Any]] = {}
+        self.annotations: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -307,7 +316,7 @@ class FakeOpenRouter:
                         "created": created,
                         "model": model,
                         "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
-                        "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10},
+                        "usage": outer.usage_for(model),
                     },
                 ]
                 raw = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + b"data: [DONE]\n\n"
@@ -355,12 +364,17 @@ class FakeOpenRouter:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": self.reply},
+                    "message": {"role": "assistant", "content": self.reply,
+                                **({"annotations": self.annotations[model]} if model in self.annotations else {})},
                     "finish_reason": "stop",
                 }
             ],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 5, "total_tokens": 10},
+            "usage": self.usage_for(model),
         }
+
+    def usage_for(self, model: str) -> dict[str, Any]:
+        """The ``usage`` object of a reply for ``model`` (a copy)."""
+        return json.loads(json.dumps(self.usage.get(model, self.DEFAULT_USAGE)))
 
     def chat_requests(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -587,6 +601,18 @@ class LiteLLMProxy(_Service):
         if status != 200:
             raise AssertionError(f"chat {model} -> {status}: {body}\n--- proxy log ---\n{self.log_tail(30)}")
         return body
+
+    def chat_raw(self, model: str, messages: list[dict[str, Any]], **kw: Any) -> tuple[str, dict[str, str]]:
+        """One chat completion (``stream=True`` works too): the raw body and the response headers
+        (lower-cased names), e.g. ``x-litellm-response-cost``. Fails on a non-200 answer."""
+        data = json.dumps({"model": model, "messages": messages, **kw}).encode()
+        req = urllib.request.Request(f"{self.url}/v1/chat/completions", data=data, method="POST",
+                                     headers={**self.auth, "Content-Type": "application/json"})
+        try:
+            with _opener.open(req, timeout=60) as resp:
+                return resp.read().decode(), {k.lower(): v for k, v in resp.headers.items()}
+        except urllib.error.HTTPError as e:
+            raise AssertionError(f"chat {model} -> {e.code}: {e.read()[:500]!r}\n{self.log_tail(30)}") from None
 
 
 # --------------------------------------------------------------------------
