@@ -126,16 +126,23 @@ def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) 
               help="Seconds to wait for another sync of the same config (then exit 75).")
 @click.option("--verbose", "-v", is_flag=True, help="Per-model lines and fetch progress.")
 @click.option("--debug", is_flag=True, help="Also HTTP details (the API key is never shown).")
+@click.option("--openwebui", "openwebui_url", envvar="RINSYNC_OPENWEBUI_URL", metavar="URL",
+              help="After the config is written, also sync Open WebUI's model records at URL (rinsync openwebui "
+                   "sync; token from --openwebui-key-env). Env: RINSYNC_OPENWEBUI_URL.")
+@click.option("--openwebui-key-env", default="OPENWEBUI_API_KEY", show_default=True, metavar="NAME",
+              help="Environment variable (or .env entry) holding an Open WebUI admin's API key or token.")
 def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, output: str | None,
                     include_file: str | None, migrate: bool, source_url: str | None, env_file: Path | None,
                     dry_run: bool, force: bool,
                     max_remove_fraction: float, validate_cmd: str | None, backups: int, lock_timeout: float,
-                    verbose: bool, debug: bool) -> int:
+                    verbose: bool, debug: bool, openwebui_url: str | None = None,
+                    openwebui_key_env: str = "OPENWEBUI_API_KEY") -> int:
     """Sync the catalog into the LiteLLM config: fetch, compile, merge, back up, write atomically.
 
     Hand-written entries and other top-level keys are kept; hand edits on generated entries survive.
-    Exit 0 ok, 1 error, 2 usage, 3 shrink guard refused, 4 --validate-cmd failed, 74 write failed,
-    75 catalog unavailable (fetch failed): the existing config is kept byte for byte.
+    Exit 0 ok, 1 error, 2 usage, 3 shrink guard refused, 4 --validate-cmd failed, 6 Open WebUI sync failed
+    or partly applied (the config is written), 74 write failed, 75 catalog unavailable (fetch failed): the
+    existing config is kept byte for byte.
     """
     from .diagnostics import RinsyncError
     from .source.fetch import Redactor
@@ -156,7 +163,8 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
     options = SyncOptions(config=config, output=output, catalog=catalog, source_url=source_url, env_file=env_file,
                           dry_run=dry_run, force=force, max_remove_fraction=max_remove_fraction,
                           validate_cmd=validate_cmd, backups=backups, lock_timeout=lock_timeout,
-                          verbose=verbose or debug, include_file=include_file, migrate=migrate)
+                          verbose=verbose or debug, include_file=include_file, migrate=migrate,
+                          openwebui_url=openwebui_url or None, openwebui_key_env=openwebui_key_env)
     report = SyncReport()
     try:
         run_sync(_load(rules), options, redactor, report)
@@ -175,6 +183,73 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
         click.echo(report.text, nl=False)
     _flush_report(report, redactor, dry_run)
     return report.exit_code
+
+
+@cli.group()
+def openwebui() -> None:
+    """Open WebUI: model records (capabilities, description, tags, shown or hidden) from the same rules."""
+
+
+@openwebui.command(name="sync")
+@click.option("--url", required=True, envvar="RINSYNC_OPENWEBUI_URL", metavar="URL",
+              help="Open WebUI's base URL, e.g. http://localhost:3000. Env: RINSYNC_OPENWEBUI_URL.")
+@click.option("--key-env", default="OPENWEBUI_API_KEY", show_default=True, metavar="NAME",
+              help="Environment variable (or .env entry) holding an admin's API key or token (never printed).")
+@click.option("--catalog", metavar="FILE|cache",
+              help="Catalog file, or 'cache' (the last catalog compile fetched). Default: fetch it, as compile does.")
+@rules_option
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+              default="config/litellm/config.yaml", show_default=True,
+              help="The LiteLLM config: its hand-written model names get no generated record; the state file "
+                   "lives beside it.")
+@click.option("--include-file", metavar="PATH", help="The include file compile writes, if you use include mode.")
+@click.option("--state", type=click.Path(dir_okay=False, path_type=Path),
+              help="State file (last generated values). Default: .rinsync-state.openwebui.json beside --config.")
+@click.option("--source-url", envvar="RINSYNC_SOURCE_URL", metavar="URL", help="Fetch the catalog from this URL.")
+@click.option("--env-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read key variables from this file when not in the environment (default: ./.env if present).")
+@click.option("--dry-run", is_flag=True, help="Print the plan (created, updated, deleted, kept edits); write nothing.")
+@click.option("--force", is_flag=True, help="Delete even when the shrink guard would refuse.")
+@click.option("--max-remove-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              envvar="RINSYNC_MAX_REMOVE_FRACTION",
+              help="Refuse (exit 3) to delete more than this fraction of rinsync's records.")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60, show_default=True,
+              help="Seconds to wait for another sync of the same Open WebUI state (then exit 75).")
+@click.option("--verbose", "-v", is_flag=True, help="One line per record.")
+def openwebui_sync(url: str, key_env: str, catalog: str | None, rules: tuple[Path, ...], config: Path,
+                   include_file: str | None, state: Path | None, source_url: str | None, env_file: Path | None,
+                   dry_run: bool, force: bool, max_remove_fraction: float, lock_timeout: float, verbose: bool) -> int:
+    """Write each generated model's Open WebUI record (capabilities, description, tags, params, shown or hidden)
+    through Open WebUI's API. Never touches records it did not create; deletes its records of models no
+    longer generated; keeps an admin's later edits. Exit 0 ok, 1 rules/catalog error, 2 usage (token not
+    set), 3 shrink guard, 6 Open WebUI failed or partly applied (the message says what was applied), 75 catalog
+    unavailable.
+    """
+    from .diagnostics import RinsyncError
+    from .source.fetch import Redactor
+    from .sync import SyncOptions, SyncReport, run_openwebui_sync
+
+    if catalog is not None and catalog != "cache" and not Path(catalog).is_file():
+        raise click.BadParameter(f"'{catalog}' is not a file (or 'cache')", param_hint="'--catalog'")
+    if env_file is None and Path(".env").is_file():
+        env_file = Path(".env")
+    redactor = Redactor()
+    logging_state = _log_to_stderr(redactor, False, verbose)
+    options = SyncOptions(config=config, catalog=catalog, source_url=source_url, env_file=env_file, dry_run=dry_run,
+                          force=force, max_remove_fraction=max_remove_fraction, lock_timeout=lock_timeout,
+                          verbose=verbose, include_file=include_file, openwebui_url=url, openwebui_key_env=key_env,
+                          openwebui_state=state)
+    report = SyncReport()
+    try:
+        run_openwebui_sync(_load(rules), options, redactor, report)
+    except RinsyncError as exc:
+        exc.message = redactor(exc.message)
+        _flush_report(report, redactor, dry_run)
+        raise
+    finally:
+        _stop_logging(logging_state)
+    _flush_report(report, redactor, dry_run)
+    return exitcodes.OK
 
 
 def _flush_report(report, redactor, dry_run: bool) -> None:

@@ -47,6 +47,9 @@ class SyncOptions:
     cache_dir: Path | None = None
     include_file: str | None = None  # include mode: generated entries go here (relative to the config's dir)
     migrate: bool = False  # include mode: move generated entries out of the config
+    openwebui_url: str | None = None  # also sync Open WebUI's model records (rinsync/openwebui/)
+    openwebui_key_env: str = "OPENWEBUI_API_KEY"
+    openwebui_state: Path | None = None  # default: .rinsync-state.openwebui.json beside the config
 
 
 @dataclass
@@ -145,11 +148,14 @@ def run_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
 
     redactor = redactor or Redactor()
     report = report if report is not None else SyncReport()
+    token = _openwebui_token(options, redactor) if options.openwebui_url else None
     source = _get_catalog(ruleset, options, redactor)
     report.warnings += [redactor(w) for w in source.catalog.warnings]
     records = source.catalog.records
-    result = Engine(ruleset, compile_date()).compile(records)
+    engine = Engine(ruleset, compile_date())
+    result = engine.compile(records)
     report.warnings += [redactor(w) for w in result.warnings]
+    webui_records = openwebui_records(engine, result, options, report) if token is not None else None
     if options.output is not None:
         _standalone(result.entries, records, options, report)
         if not options.dry_run:
@@ -158,8 +164,92 @@ def run_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
         # the cache is updated under the config's lock, after the config: never by a refused sync
         merge = _merge_include if options.include_file is not None else _merge
         merge(result.entries, options, report, redactor, on_success=lambda: _store_cache(source, redactor, report))
+    if token is not None:
+        sync_openwebui(webui_records, options, token, redactor, report, after_config=True)
     report.lines = [redactor(line) for line in report.lines]
     report.warnings = [redactor(w) for w in report.warnings]
+    return report
+
+
+def _openwebui_token(options: SyncOptions, redactor: Redactor) -> str:
+    """The Open WebUI token from ``--key-env`` (environment or .env), checked before anything is written."""
+    from .source.fetch import resolve_api_key
+
+    token, _ = resolve_api_key(options.openwebui_key_env, options.env_file)
+    if not token:
+        raise RinsyncError(f"{options.openwebui_key_env} is not set: Open WebUI needs an admin's API key or token "
+                           f"(Settings > Account > API keys); nothing written", exitcodes.USAGE)
+    redactor.add(token)
+    return token
+
+
+def _litellm_hand_names(options: SyncOptions) -> set[str]:
+    """Model names that hand-written LiteLLM entries serve (config.yaml's own and other included files'):
+    they win over generated entries of the same name, so Open WebUI gets no generated record for them."""
+    from .litellm.configfile import read_config
+    from .litellm.include import include_target, scan_includes
+
+    if options.output is not None:
+        return set()
+    config = Path(options.config)
+    existing = read_config(config)
+    names = {e["model_name"] for e in existing.hand_written
+             if isinstance(e, dict) and isinstance(e.get("model_name"), str)}
+    target = include_target(config, options.include_file) if options.include_file is not None else None
+    with contextlib.suppress(RinsyncError):
+        names |= set(scan_includes(config, existing.document, target).names)
+    return names
+
+
+def openwebui_records(engine, result, options: SyncOptions, report: SyncReport) -> list[dict]:
+    """The Open WebUI records of a compile (a failing ``openwebui:`` expression raises here, before any write)."""
+    from .openwebui.records import build_records
+
+    if not engine.ruleset.openwebui:
+        report.warnings.append("the rules have no openwebui: section; Open WebUI records get only a name")
+    return build_records(engine, result.decisions, _litellm_hand_names(options))
+
+
+def sync_openwebui(records: list[dict], options: SyncOptions, token: str, redactor: Redactor, report: SyncReport,
+                   after_config: bool = False) -> None:
+    """The Open WebUI step of a sync: the records written through Open WebUI's API. With ``after_config`` (in
+    compile, after the LiteLLM config was written) every failure is exit 6, whose message says the config was
+    written: exit 3 and 75 promise an unchanged config."""
+    from .openwebui.state import default_state_path
+    from .openwebui.target import Settings, sync_records
+
+    settings = Settings(url=options.openwebui_url, token=token,
+                        state=options.openwebui_state or default_state_path(
+                            Path(options.output) if options.output not in (None, "-") else options.config),
+                        dry_run=options.dry_run, force=options.force,
+                        max_remove_fraction=options.max_remove_fraction, lock_timeout=options.lock_timeout,
+                        detailed=options.verbose, key_env=options.openwebui_key_env)
+    try:
+        sync_records(records, settings, redactor, report.lines, report.warnings)
+    except RinsyncError as exc:
+        if not after_config or exc.exit_code == exitcodes.OPENWEBUI_FAILED or options.dry_run:
+            raise
+        raise RinsyncError(f"Open WebUI not synced: {exc.message} (the LiteLLM config was written)",
+                           exitcodes.OPENWEBUI_FAILED) from None
+
+
+def run_openwebui_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
+                       report: SyncReport | None = None) -> SyncReport:
+    """``rinsync openwebui sync``: the catalog as compile gets it, compiled, written to Open WebUI only."""
+    from .engine import Engine, compile_date
+
+    redactor = redactor or Redactor()
+    report = report if report is not None else SyncReport()
+    token = _openwebui_token(options, redactor)
+    source = _get_catalog(ruleset, options, redactor)
+    report.warnings += [redactor(w) for w in source.catalog.warnings]
+    engine = Engine(ruleset, compile_date())
+    result = engine.compile(source.catalog.records)
+    try:
+        sync_openwebui(openwebui_records(engine, result, options, report), options, token, redactor, report)
+    finally:
+        report.lines = [redactor(line) for line in report.lines]
+        report.warnings = [redactor(w) for w in report.warnings]
     return report
 
 

@@ -12,7 +12,8 @@
 #
 # Exit status: rinsync's (see docs/sync.md): 0 synced (and reloaded if needed), 75 the catalog could not be
 # fetched and the config was kept byte for byte (start scripts carry on, cron alerts), 3 shrink guard,
-# 4 --validate-cmd rejected the new config, 1/2/74 errors. If the reload command fails, its status is returned.
+# 4 --validate-cmd rejected the new config, 1/2/74 errors, 6 the Open WebUI step failed (LiteLLM is still
+# reloaded when the config changed). If the reload command fails, its status is returned.
 set -u
 
 config="${RINSYNC_CONFIG:-config/litellm/config.yaml}"
@@ -27,8 +28,12 @@ before="$(fingerprint)"
 "${rinsync[@]}" compile --config "$config" "$@"
 status=$?
 
+openwebui_status=0
 case "$status" in
     0) ;;
+    6)  # the config was written; only the Open WebUI step (--openwebui / RINSYNC_OPENWEBUI_URL) failed
+        echo "sync-and-reload: the Open WebUI sync failed or was partly applied; reloading LiteLLM anyway" >&2
+        openwebui_status=6 ;;
     75)
         echo "sync-and-reload: catalog unavailable; kept $config, LiteLLM not reloaded" >&2
         exit 75 ;;
@@ -39,11 +44,12 @@ esac
 
 after="$(fingerprint)"
 if [ -z "$reload_cmd" ]; then
-    exit 0
+    exit "$openwebui_status"
 fi
 if [ "$before" = "$after" ] && [ "${RINSYNC_RELOAD_ALWAYS:-0}" != "1" ]; then
     echo "sync-and-reload: $config unchanged; no reload needed" >&2
-    exit 0
+    exit "$openwebui_status"
 fi
 echo "sync-and-reload: reloading: $reload_cmd" >&2
-sh -c "$reload_cmd"
+sh -c "$reload_cmd" || exit $?
+exit "$openwebui_status"

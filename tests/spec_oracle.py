@@ -183,3 +183,86 @@ def openrouter_bill(record: dict, usage: dict, searches: int = 0) -> float:
              + image_out * rate("image_output", completion_rate)
              + searches * rate("web_search", Decimal(0)))
     return float(total)
+
+
+# --------------------------------------------------------------------------- Open WebUI (issue 11)
+# What Open WebUI must show for a kept record under the shipped rules/40-openwebui.yaml, written from the
+# issue's wording with plain Python (no JMESPath, no rinsync function): capabilities, description, tags.
+
+
+def _per_million(value) -> Decimal | None:
+    if value in (None, "", "-1"):
+        return None
+    return Decimal(value) * 1_000_000
+
+
+def _money(amount: Decimal) -> str:
+    if amount >= Decimal("0.01") or amount == 0:
+        return "$" + format(amount.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP"), ",")
+    return "$" + format(amount.normalize(), "f")
+
+
+def _context(tokens: int) -> str:
+    if tokens >= 1_000_000:
+        text = f"{tokens / 1_000_000:.2f}"
+        while text.endswith("0"):
+            text = text[:-1]
+        return text.rstrip(".") + "M"
+    if tokens >= 1000:
+        return f"{round(tokens / 1000)}K"
+    return str(tokens)
+
+
+def _readable(text: str, limit: int = 240) -> str:
+    """Markdown links to their text, ** __ ` removed, spaces collapsed; cut after a sentence (in the second
+    half of the limit) or a word, with an ellipsis."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", lambda m: m.group(1), text)
+    for mark in ("**", "__", "`"):
+        text = text.replace(mark, "")
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    window = text[:limit]
+    best = -1
+    for i, ch in enumerate(window):
+        if ch in ".!?" and (i + 1 == len(window) or window[i + 1] == " "):
+            best = i + 1
+    if best >= limit // 2:
+        return window[:best]
+    words = window[:window.rindex(" ")] if " " in window[1:] else window[:limit - 1]
+    return words.rstrip(" ,;:-") + "…"
+
+
+def expected_openwebui(record: dict, today: dt.date) -> dict:
+    """The Open WebUI record fields the shipped rules must give a kept record."""
+    params = record.get("supported_parameters") or []
+    pricing = record.get("pricing") or {}
+    tools = "tools" in params
+    vision = "image" in input_modalities(record)
+    prompt, completion = _per_million(pricing.get("prompt")), _per_million(pricing.get("completion"))
+    free = prompt == 0 and completion == 0
+    if free:
+        price = "free"
+    elif prompt is not None and completion is not None:
+        price = f"{_money(prompt)} in / {_money(completion)} out per 1M tokens"
+    else:
+        price = ""
+    context = f"{_context(record['context_length'])} context" if record.get("context_length") else ""
+    summary = " · ".join(p for p in (price, context) if p)
+    text = _readable(record.get("description") or "")
+    description = "\n\n".join(p for p in (text, summary) if p)
+    tags = [record["id"].partition("/")[0] if "/" in record["id"] else ""]
+    tags += [t for t, on in (("free", free), ("vision", vision), ("tools", tools),
+                             ("reasoning", "reasoning" in params or "include_reasoning" in params)) if on]
+    expiry = record.get("expiration_date")
+    soon = bool(expiry) and (dt.date.fromisoformat(expiry[:10]) - today).days < 30
+    return {
+        "name": record.get("name") or record["id"],
+        "description": description,
+        "tags": [t for t in tags if t],
+        "active": not ("guard" in record["id"].lower() or soon),
+        "capabilities": {"vision": vision, "file_upload": True, "file_context": True, "web_search": True,
+                         "image_generation": tools, "code_interpreter": tools, "builtin_tools": tools,
+                         "citations": True, "usage": True},
+        "params": {"function_calling": "native" if tools else "legacy"},
+    }

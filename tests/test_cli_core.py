@@ -180,3 +180,4 @@ def test_non_editable_install_finds_schemas_and_rules(tmp_path):
     installed = Path(target, "rinsync")
     assert (installed / "schemas" / "rules.v1.schema.json").is_file()
     assert (installed / "rules" / "10-filter.yaml").is_file()
+    assert (installed / "openwebui" / "records.py").is_file() and (installed / "rules" / "40-openwebui.yaml").is_file()

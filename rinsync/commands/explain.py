@@ -35,4 +35,18 @@ def render_explanation(engine: Engine, decision: Decision) -> str:
         lines.append("entry it would have had if kept:")
         entry = engine.build_entry(decision.record, Decision(decision.record, overrides=decision.overrides))
     lines.extend("  " + line for line in dump_yaml([entry]).rstrip("\n").splitlines())
+    lines.extend(_openwebui_lines(engine, decision, entry))
     return "\n".join(lines)
+
+
+def _openwebui_lines(engine: Engine, decision: Decision, entry: dict) -> list[str]:
+    """The model's Open WebUI record (rinsync openwebui sync), when the rules have an ``openwebui:`` section."""
+    from ..openwebui.records import RecordBuilder, view
+
+    if not engine.ruleset.openwebui:
+        return []
+    fields = RecordBuilder(engine).fields(decision.record)
+    fields.setdefault("name", entry["model_name"])
+    head = "openwebui record:" if decision.kept else "openwebui record it would have had if kept:"
+    body = dump_yaml({"id": entry["model_name"], **view(fields)}).rstrip("\n").splitlines()
+    return [head] + ["  " + line for line in body]

@@ -25,6 +25,14 @@ def lint(paths: list[Path], catalog_records: list[dict] | None = None, today=Non
     return sorted(findings + catalog_findings(ruleset, catalog_records, today))
 
 
+def _openwebui_builder(engine):
+    if not engine.ruleset.openwebui:
+        return None
+    from ..openwebui.records import RecordBuilder
+
+    return RecordBuilder(engine)
+
+
 def catalog_findings(ruleset: Ruleset, records: list[dict], today) -> list[Finding]:
     """Warnings: rules or overrides that match nothing, exceptions that never fire, name collisions."""
     from ..engine import Engine
@@ -35,11 +43,14 @@ def catalog_findings(ruleset: Ruleset, records: list[dict], today) -> list[Findi
     override_hits: dict[str, int] = defaultdict(int)
     names: dict[str, list[str]] = defaultdict(list)
     decisions = []
+    records_builder = _openwebui_builder(engine)
     try:
         engine.use_catalog(records)
         for record in records:
             decision = engine.decide(record)
             decisions.append(decision)
+            if records_builder is not None and decision.kept:
+                records_builder.fields(record)  # an openwebui: expression that fails on a record is an error
             for match in decision.matches:
                 rule_hits[match.rule.id] += 1
                 for index in range(len(match.rule.excepts)):

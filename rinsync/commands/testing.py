@@ -366,7 +366,7 @@ class Runner:
                 continue
             result = CaseResult(test_file.display, line, col, case["name"], model)
             self.report.results.append(result)
-            check = _CaseCheck(test_file, ("tests", index), case, ruleset, result)
+            check = _CaseCheck(test_file, ("tests", index), case, ruleset, result, engine)
             if decision is None:
                 check.fail(model_path, f"not found in the test's records{_did_you_mean(model, decisions)}")
                 continue
@@ -377,7 +377,9 @@ class Runner:
 class _CaseCheck:
     """The expectations of one case checked against one decision."""
 
-    def __init__(self, test_file: SuiteFile, path: tuple, case: dict, ruleset: Ruleset, result: CaseResult):
+    def __init__(self, test_file: SuiteFile, path: tuple, case: dict, ruleset: Ruleset, result: CaseResult,
+                 engine: Engine | None = None):
+        self.engine = engine
         self.source = test_file.source
         self.path = path
         self.case = case
@@ -416,6 +418,19 @@ class _CaseCheck:
                 self._subset(case["entry"], decision.entry, self.at("entry"), "entry")
         if "absent" in case:
             self._absent(case["absent"], decision, got)
+        if "openwebui" in case:
+            self._openwebui(case["openwebui"], decision, got)
+
+    def _openwebui(self, expected: dict, decision: Decision, got: str) -> None:
+        """A subset of the model's Open WebUI record, in the shape of the rules' ``openwebui:`` section."""
+        from ..openwebui.records import RecordBuilder, view
+
+        if decision.entry is None:
+            return self.fail(self.at("openwebui"), f"expected an Open WebUI record, got {got} (no entry)")
+        builder = RecordBuilder(self.engine)
+        fields = builder.fields(decision.record)
+        fields.setdefault("name", decision.entry["model_name"])
+        return self._subset(expected, view(fields), self.at("openwebui"), "openwebui")
 
     def _rule_problem(self, key: str, rule_id: str, action: str | None) -> str | None:
         rule = self.rules.get(rule_id)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +22,7 @@ from .catalogindex import base_model as _base_model
 from .prices import parse_price, per_million
 
 __all__ = ["parse_price", "per_million", "CatalogIndex"]
+
 
 def split_id(model_id: str) -> tuple[str, str, str]:
     """``provider/model:variant`` → (provider, model with variant, variant)."""
@@ -177,6 +180,95 @@ class RinsyncFunctions(jp_functions.Functions):
     def _func_value(self, points, price):
         """Score per USD per million tokens: value(score(@, 'coding'), blended_per_million(@)); null if free."""
         return _scores.value(points, price)
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_plain(self, text):
+        """Markdown made plain: [text](url) links become their text, emphasis marks go, whitespace collapses."""
+        return None if text is None else plain_text(text)
+
+    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["number"]})
+    def _func_truncate(self, text, limit):
+        """The string cut to at most n characters, after a sentence or a word (with '…'); null stays null."""
+        return None if text is None else truncate_text(text, int(limit))
+
+    @jp_functions.signature({"types": ["number", "null"]})
+    def _func_usd(self, amount):
+        """A dollar amount for people: 2.5 -> '$2.50', 0.00005 -> '$0.00005'; null stays null."""
+        return None if amount is None or not math.isfinite(amount) else format_usd(amount)
+
+    @jp_functions.signature({"types": ["number", "null"]})
+    def _func_tokens(self, count):
+        """A token count for people: 128000 -> '128K', 1048576 -> '1.05M'; null stays null."""
+        return None if count is None or not math.isfinite(count) else format_tokens(count)
+
+    @jp_functions.signature({"types": ["string"]}, {"types": [], "variadic": True})
+    def _func_format(self, pattern, *values):
+        """The pattern with each '{}' replaced by the next value (null -> empty), e.g. format('{} context', x)."""
+        return format_pattern(pattern, values)
+
+
+# no bracket or parenthesis inside the parts: each scan stops at the next one, so hostile text stays linear
+_MD_LINK = re.compile(r"\[([^\[\]]*)\]\([^()]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|`)")
+_SENTENCE_END = re.compile(r"[.!?](?=\s)")
+
+
+def plain_text(text: str) -> str:
+    """Markdown links to their text, ``**``/``__``/backticks removed, whitespace collapsed."""
+    return " ".join(_MD_EMPHASIS.sub("", _MD_LINK.sub(r"\1", text)).split())
+
+
+def truncate_text(text: str, limit: int) -> str:
+    """``text`` when it fits; else cut after the last sentence that ends in the first half or more of
+    ``limit``, or else after the last whole word, with '…' (the result is at most ``limit`` characters)."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    ends = [m.end() for m in _SENTENCE_END.finditer(head + " ")]
+    if ends and ends[-1] >= limit // 2:
+        return head[:ends[-1]]
+    space = head.rfind(" ")  # a word ends before it; the cut plus '…' stays within the limit
+    cut = head[:space] if space > 0 else head[:limit - 1]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def format_usd(amount: float) -> str:
+    """Two decimals (half up) from one cent up; below that, as many as it needs (never exponent notation)."""
+    from decimal import ROUND_HALF_UP
+
+    if amount < 0:
+        return "-" + format_usd(-amount)
+    exact = Decimal(str(amount))
+    if exact >= Decimal("0.01") or exact == 0:
+        return f"${exact.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+    return "$" + f"{exact:f}".rstrip("0").rstrip(".")
+
+
+def format_tokens(count: float) -> str:
+    """'1.05M', '128K', '512' (thousands rounded to whole K, millions to two decimals)."""
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.2f}".rstrip("0").rstrip(".") + "M"
+    if count >= 1000:
+        return f"{round(count / 1000)}K"
+    return str(int(count))
+
+
+def format_pattern(pattern: str, values: tuple) -> str:
+    """``pattern`` with each ``{}`` replaced in order; null -> '', whole floats without '.0'."""
+    parts = pattern.split("{}")
+    shown = [_shown_value(v) for v in values] + [""] * max(0, len(parts) - 1 - len(values))
+    return "".join(part + (shown[i] if i < len(parts) - 1 else "") for i, part in enumerate(parts))
+
+
+def _shown_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def function_table() -> list[tuple[str, str, str]]:

@@ -98,6 +98,9 @@ class Ruleset:
     selections: list[Selection] = field(default_factory=list)
     collisions: str = "error"
     warnings: list[Finding] = field(default_factory=list)
+    # the ``openwebui:`` section: dotted key (name, description, tags, active, capabilities.X, params.X) ->
+    # expression; read by rinsync/openwebui/, never by the engine
+    openwebui: dict[str, Capability] = field(default_factory=dict)
 
 
 def display_path(path: Path) -> str:
@@ -195,12 +198,26 @@ class _FileChecker:
             path = ("capabilities", key)
             if self.expression(path, text):
                 rs.capabilities[key] = Capability(key, text, self.origin(path))
+        self._openwebui(data.get("openwebui") or {})
         for index, raw in enumerate(data.get("rules") or []):
             self._rule(index, raw)
         for index, raw in enumerate(data.get("overrides") or []):
             self._override(index, raw)
         for index, raw in enumerate(data.get("selections") or []):
             self._selection(index, raw)
+
+    def _openwebui(self, section: dict) -> None:
+        """``openwebui:`` keys override earlier files' one by one; a null value removes the key."""
+        keys = [((key,), key) for key in section if key not in ("capabilities", "params")]
+        keys += [((part, key), f"{part}.{key}")
+                 for part in ("capabilities", "params") for key in section.get(part) or {}]
+        for path, dotted in keys:
+            text = section[path[0]] if len(path) == 1 else section[path[0]][path[1]]
+            full = ("openwebui",) + path
+            if text is None:
+                self.ruleset.openwebui.pop(dotted, None)
+            elif self.expression(full, text):
+                self.ruleset.openwebui[dotted] = Capability(dotted, text, self.origin(full))
 
     def _unique_id(self, path: tuple, rule_id: str) -> None:
         here = self.origin(path)

@@ -162,7 +162,7 @@ def test_rules_that_do_not_load_make_every_test_file_fail(run, checkout):
     assert code == 1
     assert "rules/tests/filter.test.yaml: ERROR the test file could not be run:" in out
     assert "rules/10-filter.yaml:21:14: error jmespath-unknown-function unknown function expird()" in out
-    assert summary(out) == (0, 4)  # four test files, none could run
+    assert summary(out) == (0, 5)  # five test files, none could run
 
 
 def test_runtime_error_in_a_rule_names_the_model(run, tmp_path):
@@ -323,11 +323,11 @@ def test_malformed_test_file_gives_located_findings(run):
     assert out.splitlines() == [
         f"{f}: ERROR the test file could not be run:",
         f"  {f}:8:5: error test-schema-shape a test needs at least one expectation: kept, dropped_by, kept_by, "
-        "excepted_from, model_name, entry or absent",
+        "excepted_from, model_name, entry, absent or openwebui",
         f"  {f}:10:5: error test-schema-unknown-key unknown key 'kept_b' in 'tests[0]' (hint: did you mean "
         "'kept_by'?)",
         f"  {f}:11:5: error test-schema-shape a test needs at least one expectation: kept, dropped_by, kept_by, "
-        "excepted_from, model_name, entry or absent",
+        "excepted_from, model_name, entry, absent or openwebui",
         f"  {f}:13:5: error test-schema-shape a test names its model with 'model' (one id) or 'models' (a list), "
         "exactly one of them",
         "0 passed, 1 failed",
