@@ -410,8 +410,9 @@ def test_command(paths: tuple[Path, ...], select: tuple[str, ...], fail_only: bo
               help="JMESPath predicate over each catalog record, with the rules' functions (rinsync functions), "
                    "e.g. \"has(supported_parameters, 'tools') && per_million(pricing.prompt) < `1`\".")
 @click.option("--sort", "sort", default="id", show_default=True, metavar="FIELD",
-              help="id, name, input (prompt), output (completion), context, max_output or created; "
-                   "'-FIELD' sorts descending. Models without the value come last.")
+              help="id, name, input (prompt), output (completion), context, max_output, created, blended "
+                   "(3:1 price), intelligence, coding, agentic or arena (benchmarks); '-FIELD' sorts descending. "
+                   "Models without the value come last.")
 @click.option("--limit", type=click.IntRange(min=1), help="Show at most N models.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def models(catalog: Path | None, where: str | None, sort: str, limit: int | None, as_json: bool) -> int:
@@ -442,6 +443,60 @@ def models(catalog: Path | None, where: str | None, sort: str, limit: int | None
             click.echo(render_table(result))
         shown = f" (showing {len(result.rows)})" if len(result.rows) < result.matched else ""
         click.echo(f"rinsync: {result.matched} of {result.total} models match{shown}", err=True)
+    return exitcodes.OK
+
+
+@cli.command()
+@catalog_option
+@rules_option
+@click.option("--need", "needs", multiple=True, metavar="CAP[,CAP…]",
+              help="Capabilities the model must have: tools, vision, file, audio-in, audio-out, image-out, "
+                   "reasoning, schema (comma-separated or repeated).")
+@click.option("--budget", type=click.FloatRange(min=0), metavar="USD",
+              help="Most USD per million tokens, 3 input : 1 output tokens (the blended price).")
+@click.option("--min-context", type=click.IntRange(min=1), metavar="TOKENS", help="Least context length.")
+@click.option("--modality", type=click.Choice(["text", "image", "audio"]),
+              help="An output the model must produce (default: any).")
+@click.option("--by", "by", type=click.Choice(["intelligence", "coding", "agentic", "arena"]),
+              default="intelligence", show_default=True,
+              help="The benchmark score to rank by (Artificial Analysis index, or Design Arena elo).")
+@click.option("--min-score", type=float, metavar="N", help="Only models scoring at least N (keeps weak models "
+                                                          "out of the value list).")
+@click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True, help="Picks per list.")
+def recommend(catalog: Path | None, rules: tuple[Path, ...], needs: tuple[str, ...], budget: float | None,
+              min_context: int | None, modality: str | None, by: str, min_score: float | None, top: int) -> int:
+    """The best models the rules keep for a need, by benchmark score and by value, with a rules snippet.
+
+    Exit 0 (also when nothing fits), 1 on an unusable catalog or rules, 2 on a bad option.
+    """
+    from .commands.recommend import CAPABILITIES, Need, render
+    from .commands.recommend import recommend as run_recommend
+    from .engine import compile_date
+
+    if catalog is None:
+        raise click.UsageError("--catalog FILE is required (a saved GET /api/v1/models response)")
+    wanted = [name.strip() for item in needs for name in item.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in CAPABILITIES]
+    if unknown:
+        raise click.BadParameter(f"unknown capability '{unknown[0]}'; use: {', '.join(CAPABILITIES)}",
+                                 param_hint="'--need'")
+    need = Need(list(dict.fromkeys(wanted)), budget, min_context, modality, by, top, min_score)
+    words = ["rinsync recommend"]
+    words += [f"--need {','.join(need.capabilities)}"] if wanted else []
+    words += [f"--budget {budget:g}"] if budget is not None else []
+    words += [f"--min-context {min_context}"] if min_context is not None else []
+    words += [f"--modality {modality}"] if modality else []
+    words += [f"--by {by}"] if by != "intelligence" else []
+    words += [f"--min-score {min_score:g}"] if min_score is not None else []
+    command = " ".join(words)
+    rec = run_recommend(_load(rules), _load_catalog(catalog).records, need, compile_date())
+    click.echo(render(rec, command))
+    if not rec.catalog_scored:
+        click.echo(f"rinsync: no model of {catalog} is scored on {by} (OpenRouter's catalog carries benchmarks "
+                   "since 2026); try --by arena or a newer catalog", err=True)
+    elif not rec.by_score:
+        click.echo("rinsync: no scored model fits this need; loosen --budget, --min-context or --need, "
+                   "or rank --by arena", err=True)
     return exitcodes.OK
 
 

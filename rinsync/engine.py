@@ -12,7 +12,8 @@ from jmespath import exceptions as jp_errors
 
 from .diagnostics import Finding, RinsyncError, RulesError
 from .dsl.expr import Evaluator, truthy
-from .dsl.rules import Origin, Override, Rule, Ruleset, merge_patch
+from .dsl.rules import Origin, Override, Rule, Ruleset, Selection, merge_patch
+from .selection import SelectionTrace, apply_selection
 from .untrusted import value_problem
 
 GENERATED_BY = "rinsync"
@@ -57,6 +58,8 @@ class Decision:
     entry: dict | None = None
     notes: list[str] = field(default_factory=list)
     dropped_reason: str | None = None
+    selected_out_by: Selection | None = None  # the selection that dropped a model the rules kept
+    selections: list[SelectionTrace] = field(default_factory=list)
 
     @property
     def model_id(self) -> str:
@@ -102,6 +105,7 @@ class Engine:
         return truthy(self._search(parsed, record, rule.except_origins[index], f"exception of rule '{rule.id}'"))
 
     def decide(self, record: dict) -> Decision:
+        """What the rules do with one record; catalog-aware functions read the last ``use_catalog``."""
         decision = Decision(record, kept=self.ruleset.default_action == "include")
         for rule, parsed, excepts in self._rules:
             if not truthy(self._search(parsed, record, rule.origin, f"rule '{rule.id}'")):
@@ -151,13 +155,31 @@ class Engine:
             params["max_tokens"] = limit
             decision.notes.append(f"max_tokens {requested} lowered to {limit}, the most this model accepts")
 
+    def use_catalog(self, records: list[dict]) -> None:
+        """Index the whole catalog once, for the catalog-aware functions (exists, family…)."""
+        self.evaluator.use_catalog(records)
+
     def compile(self, records: list[dict]) -> CompileResult:
+        self.use_catalog(records)
         decisions = [self.decide(record) for record in records]
         warnings = [w for w in map(_refuse_unsafe_entry, decisions) if w]
+        self.apply_selections(decisions)
         self._resolve_collisions(decisions)
         entries = sorted((d.entry for d in decisions if d.kept and d.entry),
                          key=lambda e: (e["model_name"], e["model_info"][SOURCE_ID_KEY]))
         return CompileResult(entries, decisions, self.today, warnings)
+
+    def apply_selections(self, decisions: list[Decision]) -> None:
+        """The set-level stage, after the rules: each selection in order drops what it does not keep."""
+        if not self.ruleset.selections:
+            return
+        compile_ = self.evaluator.compile
+
+        def search(expression: str, value: Any, origin: Origin, what: str) -> Any:
+            return self._search(compile_(expression), value, origin, what)
+
+        for selection in self.ruleset.selections:
+            apply_selection(selection, decisions, search)
 
     def _resolve_collisions(self, decisions: list[Decision]) -> None:
         by_name: dict[str, list[Decision]] = {}

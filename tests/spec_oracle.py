@@ -19,20 +19,34 @@ def price(value) -> float | None:
     return float(Decimal(value))
 
 
-def expected_drop(record: dict, today: dt.date) -> str | None:
-    """Why a record must be dropped (the id of the shipped rule), or None when it is kept."""
+def extended_base(model_id: str) -> str | None:
+    """The model an extended-context variant extends: ``x:extended`` -> ``x``; ``a-32k-b`` -> ``a-b``."""
+    if model_id.endswith(":extended"):
+        return model_id.rsplit(":", 1)[0]
+    match = re.search(r"-[0-9]+k\b", model_id)
+    if match:
+        return model_id[:match.start()] + model_id[match.end():]
+    return None
+
+
+def expected_drop(record: dict, today: dt.date, catalog_ids: set[str] | frozenset[str]) -> str | None:
+    """Why a record must be dropped (the id of the shipped rule), or None when it is kept.
+
+    ``catalog_ids``: every id of the catalog the record came from (an extended variant is dropped
+    only beside its base model).
+    """
     model_id = record["id"]
     pricing = record.get("pricing") or {}
     verdict = None
-    if not pricing.get("prompt") or not pricing.get("completion"):
+    if not pricing.get("prompt") and not pricing.get("completion"):  # "has pricing information"
         verdict = "drop-unpriced"
     expiry = record.get("expiration_date")
     if expiry and dt.date.fromisoformat(expiry[:10]) < today:
         verdict = "drop-expired"
     if record.get("deprecated") is True or DEPRECATED.search(record.get("description") or ""):
         verdict = "drop-deprecated"
-    extended = model_id.endswith(":extended") or re.search(r"-[0-9]+k\b", model_id)
-    if extended and "128k-online" not in model_id and "sonar" not in model_id:
+    base = extended_base(model_id)
+    if base is not None and base in catalog_ids and "128k-online" not in model_id and "sonar" not in model_id:
         verdict = "drop-extended-variants"
     return verdict
 

@@ -107,8 +107,8 @@ def test_explain_dropped_model(run_cli, monkeypatch):
     lines = result.out.splitlines()
     assert lines[0] == "model: openai/gpt-4o:extended"
     assert lines[1] == ("verdict: DROPPED - excluded by rule 'drop-extended-variants' "
-                        "(rules/10-filter.yaml:25:14)")
-    assert "  - drop-extended-variants (exclude) at rules/10-filter.yaml:25:14" in lines
+                        "(rules/10-filter.yaml:38:14)")
+    assert "  - drop-extended-variants (exclude) at rules/10-filter.yaml:38:14" in lines
     assert "entry it would have had if kept:" in lines
     assert "      model: openrouter/openai/gpt-4o:extended" in lines
 

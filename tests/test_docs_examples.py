@@ -10,7 +10,7 @@ import pytest
 from rinsync.dsl.rules import check_rules, load_rules
 from rinsync.engine import Engine
 from rinsync.source.catalog import load_catalog_file
-from support import REPO, RULES_DIR, SAMPLE_CATALOG, SHARED
+from support import CATALOGS, REPO, RULES_DIR, SAMPLE_CATALOG, SHARED
 
 DOC = REPO / "docs" / "rules.md"
 SUPPORT_CATALOG_2026 = SHARED / "catalogs" / "openrouter-models-2026-08-19.json"
@@ -48,6 +48,81 @@ def test_recipes_do_what_they_say(tmp_path):
 
 def test_there_are_examples():
     assert len(BLOCKS) >= 8
+
+
+# --- the curation recipes, on a real catalog ------------------------------------------------------
+
+REAL = next(p for p in CATALOGS if "2026-08-19" in p.name)
+OLD = next(p for p in CATALOGS if "2024-11-11" in p.name)
+
+
+def _compile(tmp_path, block: str | None, catalog=REAL):
+    paths = [RULES_DIR]
+    if block is not None:
+        path = tmp_path / "recipe.yaml"
+        path.write_text(block)
+        paths.append(path)
+    return Engine(load_rules(paths), dt.date(2026, 11, 24)).compile(load_catalog_file(catalog).records)
+
+
+def _kept(result) -> list[dict]:
+    return [d.record for d in result.decisions if d.kept]
+
+
+def _block(marker: str) -> str:
+    return next(b for b in BLOCKS if marker in b)
+
+
+def test_recipe_newest_per_family(tmp_path):
+    from rinsync.dsl.catalogindex import CatalogIndex
+
+    before = _kept(_compile(tmp_path, None))
+    index = CatalogIndex(load_catalog_file(REAL).records)
+    after = _kept(_compile(tmp_path, _block("id: newest-per-family")))
+    families: dict[str, list[dict]] = {}
+    for record in before:
+        families.setdefault(index.family(record["id"]), []).append(record)
+    expected = {min(group, key=lambda r: (-r["created"], r["id"]))["id"] for group in families.values()}
+    assert {r["id"] for r in after} == expected
+    assert len(after) < len(before) and "openai/gpt-4o-2024-11-20" in expected and "openai/gpt-4o" not in expected
+
+
+def test_recipe_three_per_provider(tmp_path):
+    before = _kept(_compile(tmp_path, None))
+    after = {r["id"] for r in _kept(_compile(tmp_path, _block("id: three-per-provider")))}
+    providers: dict[str, list[dict]] = {}
+    for record in before:
+        providers.setdefault(record["id"].split("/")[0], []).append(record)
+    expected = {r["id"] for group in providers.values()
+                for r in sorted(group, key=lambda r: (-r["created"], r["id"]))[:3]}
+    assert after == expected and any(len(g) > 3 for g in providers.values())
+
+
+def test_recipe_ten_cheapest_with_tools_and_vision(tmp_path):
+    from rinsync.dsl.scores import blended_per_million
+
+    result = _compile(tmp_path, _block("id: ten-cheapest"))
+    kept = _kept(result)
+    assert len(kept) == 10
+    assert all("tools" in r["supported_parameters"] and "image" in r["architecture"]["input_modalities"]
+               for r in kept)
+    dropped = [d.record for d in result.decisions if d.selected_out_by is not None]
+    assert dropped and max(blended_per_million(r) for r in kept) <= min(
+        p for p in (blended_per_million(r) for r in dropped) if p is not None)
+
+
+def test_recipe_drop_extended_beside_base(tmp_path):
+    result = _compile(tmp_path, _block("id: drop-extended-beside-base"), OLD)
+    assert result.decision_for("microsoft/phi-3-mini-128k-instruct").kept
+    assert result.decision_for("openai/gpt-4o:extended").decided_by.id == "drop-extended-beside-base"
+    assert result.decision_for("openai/gpt-3.5-turbo-16k").decided_by.id == "drop-extended-beside-base"
+
+
+def test_recipe_scores_in_model_info(tmp_path):
+    result = _compile(tmp_path, _block("intelligence_index: score(@, 'intelligence')"))
+    entry = next(e for e in result.entries if e["model_info"]["openrouter_id"] == "google/gemini-3.7-flash")
+    assert (entry["model_info"]["intelligence_index"], entry["model_info"]["coding_index"],
+            entry["model_info"]["arena_elo"]) == (56, 76.1, 1374)
 
 
 def test_the_openrouter_bills_recipe_leaves_every_price_out(tmp_path):

@@ -12,6 +12,8 @@ def render_explanation(engine: Engine, decision: Decision) -> str:
     if decision.kept:
         how = f"included by rule '{by.id}' ({by.origin})" if by else "kept (no rule excluded it)"
         lines.append(f"verdict: KEPT - {how}")
+    elif decision.selected_out_by is not None:
+        lines.append(f"verdict: DROPPED - {decision.dropped_reason} ({decision.selected_out_by.origin})")
     else:
         where = f" ({by.origin})" if by else ""
         lines.append(f"verdict: DROPPED - {decision.dropped_reason}{where}")
@@ -20,6 +22,8 @@ def render_explanation(engine: Engine, decision: Decision) -> str:
         rule = match.rule
         effect = "exception fired, rule ignored" if match.excepted else rule.action
         lines.append(f"  - {rule.id} ({effect}) at {rule.origin}")
+    for trace in decision.selections:
+        lines.append(f"selection {trace.selection.id} at {trace.selection.origin}: {trace.reason}")
     lines.append("overrides matched:" if decision.overrides else "overrides matched: none")
     for override in decision.overrides:
         lines.append(f"  - {override.id} at {override.origin}")

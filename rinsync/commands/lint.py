@@ -42,10 +42,13 @@ def catalog_findings(ruleset: Ruleset, records: list[dict], today) -> list[Findi
     except_hits: dict[tuple[str, int], int] = defaultdict(int)
     override_hits: dict[str, int] = defaultdict(int)
     names: dict[str, list[str]] = defaultdict(list)
+    decisions = []
     records_builder = _openwebui_builder(engine)
     try:
+        engine.use_catalog(records)
         for record in records:
             decision = engine.decide(record)
+            decisions.append(decision)
             if records_builder is not None and decision.kept:
                 records_builder.fields(record)  # an openwebui: expression that fails on a record is an error
             for match in decision.matches:
@@ -55,10 +58,15 @@ def catalog_findings(ruleset: Ruleset, records: list[dict], today) -> list[Findi
                         except_hits[(match.rule.id, index)] += 1
             for override in decision.overrides:
                 override_hits[override.id] += 1
-            if decision.entry:
-                names[decision.entry["model_name"]].append(record["id"])
+        engine.apply_selections(decisions)
     except RulesError as exc:
         return exc.findings
+    selection_drops: dict[str, int] = defaultdict(int)
+    for decision in decisions:
+        if decision.entry:
+            names[decision.entry["model_name"]].append(decision.model_id)
+        if decision.selected_out_by is not None:
+            selection_drops[decision.selected_out_by.id] += 1
     findings = []
     for rule in ruleset.rules:
         if not rule_hits[rule.id]:
@@ -74,6 +82,11 @@ def catalog_findings(ruleset: Ruleset, records: list[dict], today) -> list[Findi
         if not override_hits[override.id]:
             findings.append(_at(override.origin, "override-matches-nothing",
                                 f"override '{override.id}' matches no kept or dropped model of the catalog"))
+    for selection in ruleset.selections:
+        if not selection_drops[selection.id]:
+            findings.append(_at(selection.origin, "selection-drops-nothing",
+                                f"selection '{selection.id}' drops no model of the catalog ({len(records)} models)",
+                                "check its 'where', 'group_by' and 'limit' with 'rinsync explain'"))
     name_origin = ruleset.name_origin or Origin(ruleset.files[0] if ruleset.files else "rules", 1, 1)
     for name, ids in sorted(names.items()):
         if len(ids) > 1:

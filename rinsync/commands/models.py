@@ -10,6 +10,7 @@ from typing import Any
 from ..diagnostics import Finding
 from ..dsl.expr import Evaluator, check, per_million, truthy
 from ..dsl.expr import _to_date as _date  # the date of a 'YYYY-MM-DD...' string, as expired() reads it
+from ..dsl.scores import arena_elo, blended_per_million, index_score
 
 # --sort names -> row key; aliases use the catalog's own words (pricing.prompt / completion).
 SORT_FIELDS = {
@@ -22,7 +23,13 @@ SORT_FIELDS = {
     "context": "context_length",
     "max_output": "max_output_tokens",
     "created": "created",
+    "blended": "blended_per_million",
+    "intelligence": "intelligence",
+    "coding": "coding",
+    "agentic": "agentic",
+    "arena": "arena_elo",
 }
+SCORE_COLUMNS = [("INTEL", "intelligence"), ("CODE", "coding"), ("AGENT", "agentic"), ("ELO", "arena_elo")]
 
 # flag -> test on a (normalised) record; the same semantics as the shipped capability rules.
 FLAGS: list[tuple[str, Any]] = [
@@ -90,6 +97,11 @@ def row(record: dict, today: dt.date) -> dict:
         "context_length": record.get("context_length"),
         "max_output_tokens": top.get("max_completion_tokens"),
         "created": record.get("created"),
+        "blended_per_million": blended_per_million(record),
+        "intelligence": index_score(record, "intelligence"),
+        "coding": index_score(record, "coding"),
+        "agentic": index_score(record, "agentic"),
+        "arena_elo": arena_elo(record),
         "flags": flags,
     }
 
@@ -122,6 +134,7 @@ def _filter(records: list[dict], where: str, today: dt.date) -> list[dict]:
         raise WhereError(Finding("--where", 1, problem.offset + 1, problem.code, problem.message,
                                  hint=problem.hint), where)
     evaluator = Evaluator(today)
+    evaluator.use_catalog(records)  # exists(), family()… see the whole catalog
     parsed = evaluator.compile(where)
     kept = []
     for record in records:
@@ -158,15 +171,21 @@ def format_price(value: float | None, dynamic: bool = False) -> str:
     return text
 
 
+def _score_text(value: float | int | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
 def render_table(result: Search) -> str:
-    headers = ["ID", "INPUT $/M", "OUTPUT $/M", "CONTEXT", "MAX OUT", "FLAGS"]
+    """The rows as a table; benchmark columns appear when a shown model has a score."""
+    scores = [(title, key) for title, key in SCORE_COLUMNS if any(r[key] is not None for r in result.rows)]
+    headers = ["ID", "INPUT $/M", "OUTPUT $/M", "CONTEXT", "MAX OUT"] + [t for t, _ in scores] + ["FLAGS"]
     body = [[r["id"], format_price(r["input_per_million"], r["dynamic_price"]),
              format_price(r["output_per_million"], r["dynamic_price"]),
              "-" if r["context_length"] is None else str(r["context_length"]),
-             "-" if r["max_output_tokens"] is None else str(r["max_output_tokens"]),
-             ",".join(r["flags"])] for r in result.rows]
+             "-" if r["max_output_tokens"] is None else str(r["max_output_tokens"])]
+            + [_score_text(r[key]) for _, key in scores] + [",".join(r["flags"])] for r in result.rows]
     widths = [max(len(line[i]) for line in [headers] + body) for i in range(len(headers))]
-    right = {1, 2, 3, 4}
+    right = set(range(1, len(headers) - 1))
 
     def fmt(cells: list[str]) -> str:
         parts = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))]

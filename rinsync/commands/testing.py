@@ -209,6 +209,9 @@ class Coverage:
         for override in ruleset.overrides:
             self.items.setdefault(("override", override.id, str(override.origin)),
                                   _gap(override.origin, f"override '{override.id}' is exercised by no test"))
+        for selection in ruleset.selections:
+            self.items.setdefault(("selection", selection.id, str(selection.origin)),
+                                  _gap(selection.origin, f"selection '{selection.id}' ranks no tested model"))
 
     def exercise(self, engine: Engine, decision: Decision) -> None:
         for match in decision.matches:
@@ -223,6 +226,8 @@ class Coverage:
                     self.hit.add(("except", rule.id, index, str(origin)))
         for override in decision.overrides:
             self.hit.add(("override", override.id, str(override.origin)))
+        for trace in decision.selections:
+            self.hit.add(("selection", trace.selection.id, str(trace.selection.origin)))
 
     def gaps(self) -> list[Finding]:
         return sorted(finding for key, finding in self.items.items() if key not in self.hit)
@@ -344,6 +349,7 @@ class Runner:
         names = [model, case["name"]] + [case[k] for k in ("dropped_by", "kept_by", "excepted_from") if k in case]
         if decision is not None:
             names.extend(m.rule.id for m in decision.matches)
+            names.extend(t.selection.id for t in decision.selections)
         return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.select for name in names)
 
     def _run_case(self, test_file: SuiteFile, index: int, case: dict, ruleset: Ruleset, engine: Engine,
@@ -378,6 +384,7 @@ class _CaseCheck:
         self.path = path
         self.case = case
         self.rules = {rule.id: rule for rule in ruleset.rules}
+        self.selections = {selection.id: selection for selection in ruleset.selections}
         self.result = result
 
     def fail(self, path: tuple, detail: str) -> None:
@@ -427,9 +434,12 @@ class _CaseCheck:
 
     def _rule_problem(self, key: str, rule_id: str, action: str | None) -> str | None:
         rule = self.rules.get(rule_id)
+        if rule is None and key == "dropped_by" and rule_id in self.selections:
+            return None
         if rule is None:
+            known = list(self.rules) + (list(self.selections) if key == "dropped_by" else [])
             return (f"expected {key} '{rule_id}', but the rules have no rule '{rule_id}'"
-                    f"{_did_you_mean(rule_id, self.rules)}")
+                    f"{_did_you_mean(rule_id, known)}")
         if action and rule.action != action:
             return f"expected {key} '{rule_id}', but rule '{rule_id}' is an {rule.action} rule"
         return None
@@ -438,6 +448,11 @@ class _CaseCheck:
         problem = self._rule_problem(key, rule_id, action)
         if problem:
             return self.fail(self.at(key), problem)
+        if rule_id in self.selections and rule_id not in self.rules:
+            selection = decision.selected_out_by
+            if selection is None or selection.id != rule_id:
+                self.fail(self.at(key), f"expected dropped_by selection '{rule_id}', got {got}")
+            return None
         wanted_kept = action == "include"
         by = decision.decided_by
         if decision.kept != wanted_kept or by is None or by.id != rule_id or \

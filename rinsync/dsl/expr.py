@@ -6,8 +6,7 @@ import datetime as _dt
 import math
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from decimal import Decimal
 from typing import Any
 
 import jmespath
@@ -15,41 +14,13 @@ from jmespath import exceptions as jp_errors
 from jmespath import functions as jp_functions
 from jmespath.lexer import Lexer
 
-_MISSING_PRICES = {"", "-1", None}
+from . import scores as _scores
+from .catalogindex import EMPTY as _EMPTY_INDEX
+from .catalogindex import CatalogIndex
+from .catalogindex import base_model as _base_model
+from .prices import parse_price, per_million
 
-
-def parse_price(value: Any) -> float | None:
-    """USD per token from an OpenRouter price string; None when unknown (missing, ``"-1"``)."""
-    if isinstance(value, bool) or value in _MISSING_PRICES:
-        return None
-    if isinstance(value, (int, float)):
-        number = float(value)  # NaN, Infinity and 1e400 from the JSON are not prices
-        return number if math.isfinite(number) and number >= 0 else None
-    if not isinstance(value, str):
-        return None
-    return _parse_price_text(value)
-
-
-@lru_cache(maxsize=4096)
-def _parse_price_text(value: str) -> float | None:
-    """A price string as a number (catalogs repeat a few hundred distinct strings, so it is cached)."""
-    try:
-        number = Decimal(value.strip())
-    except InvalidOperation:
-        return None
-    if not number.is_finite() or number < 0:
-        return None
-    price = float(number)  # "1e999999999" is a finite Decimal but an infinite float
-    return price if math.isfinite(price) else None
-
-
-def per_million(value: Any) -> float | None:
-    """USD per million tokens from an OpenRouter price string; None when unknown."""
-    price = parse_price(value)
-    if price is None:
-        return None
-    scaled = float(Decimal(str(price)) * 1_000_000)
-    return scaled if math.isfinite(scaled) else None
+__all__ = ["parse_price", "per_million", "CatalogIndex"]
 
 
 def split_id(model_id: str) -> tuple[str, str, str]:
@@ -76,6 +47,7 @@ class RinsyncFunctions(jp_functions.Functions):
     def __init__(self, today: _dt.date):
         super().__init__()
         self.today = today
+        self.catalog: CatalogIndex = _EMPTY_INDEX  # set once per compile (Evaluator.use_catalog)
 
     @jp_functions.signature({"types": ["string", "number", "null"]})
     def _func_price(self, value):
@@ -153,6 +125,57 @@ class RinsyncFunctions(jp_functions.Functions):
         """True for alias ids that start with '~' (e.g. ~openai/gpt-latest)."""
         return bool(model_id) and model_id.startswith("~")
 
+
+    # --- the rest of the catalog (an index built once per compile) -----------------------------
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_exists(self, model_id):
+        """True when a model with this id is in the same catalog."""
+        return self.catalog.exists(model_id)
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_base_model(self, model_id):
+        """The id a variant belongs to (':extended' or '-32k' size removed, else ':variant'); null if none."""
+        return _base_model(model_id)
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_family(self, model_id):
+        """The family of an id: without variant, size and snapshot date, joined through canonical_slug."""
+        return None if model_id is None else self.catalog.family(model_id)
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_family_members(self, model_id):
+        """The ids of the catalog in the same family (sorted; the id itself included when present)."""
+        return [] if model_id is None else self.catalog.members(model_id)
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_newest_in_family(self, model_id):
+        """The id of the family's newest member by 'created' (ties: the first id); null if none."""
+        return None if model_id is None else self.catalog.newest(model_id)
+
+    # --- benchmarks and value ------------------------------------------------------------------
+
+    @jp_functions.signature({"types": ["object", "null"]}, {"types": ["string"]})
+    def _func_score(self, record, name):
+        """A benchmark score of a record (@): 'intelligence', 'coding', 'agentic' index, or 'arena' elo."""
+        if name not in _scores.SCORE_NAMES:
+            raise jp_errors.JMESPathError(f"unknown score {name!r}; use one of: {', '.join(_scores.SCORE_NAMES)}")
+        return _scores.score(record, name)
+
+    @jp_functions.signature({"types": ["object", "null"]})
+    def _func_arena_elo(self, record):
+        """The highest Design Arena elo of a record (@) over its arenas and categories; null if unrated."""
+        return _scores.arena_elo(record)
+
+    @jp_functions.signature({"types": ["object", "null"]})
+    def _func_blended_per_million(self, record):
+        """USD per million tokens of a record (@), 3 input : 1 output tokens; null if a price is unknown."""
+        return _scores.blended_per_million(record)
+
+    @jp_functions.signature({"types": ["number", "null"]}, {"types": ["number", "null"]})
+    def _func_value(self, points, price):
+        """Score per USD per million tokens: value(score(@, 'coding'), blended_per_million(@)); null if free."""
+        return _scores.value(points, price)
 
     @jp_functions.signature({"types": ["string", "null"]})
     def _func_plain(self, text):
@@ -345,6 +368,10 @@ def _check_functions(tree: dict, expression: str) -> ExprProblem | None:
         problem = _arity_problem(name, argc, spec["signature"])
         if problem:
             return ExprProblem(where, "jmespath-arity", problem, f"usage: {_usage(name)}")
+        if name == "score" and argc == 2 and node["children"][1].get("type") == "literal" and \
+                node["children"][1]["value"] not in _scores.SCORE_NAMES:
+            return ExprProblem(where, "score-name", f"unknown score {node['children'][1]['value']!r}",
+                               f"use one of: {', '.join(_scores.SCORE_NAMES)}")
         if name == "regex_match" and argc == 2 and node["children"][1].get("type") == "literal":
             pattern = node["children"][1]["value"]
             if isinstance(pattern, str):
@@ -406,6 +433,12 @@ class Evaluator:
         self.options = jmespath.Options(custom_functions=RinsyncFunctions(today))
         self._closures = ClosureCompiler(TreeInterpreter(self.options))
         self._compiled: dict[str, CompiledExpression] = {}
+
+    def use_catalog(self, records: list[dict]) -> CatalogIndex:
+        """Build the index the catalog-aware functions read (once per compile) and return it."""
+        index = CatalogIndex(records)
+        self.options.custom_functions.catalog = index
+        return index
 
     def compile(self, expression: str) -> CompiledExpression:
         """Compile once; later calls with the same text reuse the compiled expression."""

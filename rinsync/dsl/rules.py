@@ -55,6 +55,30 @@ class Override:
 
 
 @dataclass
+class OrderKey:
+    expression: str
+    descending: bool
+    origin: Origin
+
+
+@dataclass
+class Selection:
+    """A set-level stage: per group of kept models, keep the first ``limit`` and/or while ``keep_while``."""
+
+    id: str
+    description: str
+    origin: Origin
+    where: str | None = None
+    where_origin: Origin | None = None
+    group_by: str | None = None
+    group_origin: Origin | None = None
+    order: list[OrderKey] = field(default_factory=list)
+    limit: int | None = None
+    keep_while: str | None = None
+    keep_origin: Origin | None = None
+
+
+@dataclass
 class Capability:
     key: str
     expression: str
@@ -72,6 +96,7 @@ class Ruleset:
     defaults: dict = field(default_factory=lambda: {"litellm_params": {}, "model_info": {}})
     capabilities: dict[str, Capability] = field(default_factory=dict)
     overrides: list[Override] = field(default_factory=list)
+    selections: list[Selection] = field(default_factory=list)
     collisions: str = "error"
     warnings: list[Finding] = field(default_factory=list)
     # the ``openwebui:`` section: dotted key (name, description, tags, active, capabilities.X, params.X) ->
@@ -194,6 +219,8 @@ class _FileChecker:
             self._rule(index, raw)
         for index, raw in enumerate(data.get("overrides") or []):
             self._override(index, raw)
+        for index, raw in enumerate(data.get("selections") or []):
+            self._selection(index, raw)
 
     def _openwebui(self, section: dict) -> None:
         """``openwebui:`` keys override earlier files' one by one; a null value removes the key."""
@@ -214,7 +241,7 @@ class _FileChecker:
         if first:
             self.findings.append(Finding(here.file, here.line, here.col, "duplicate-rule-id",
                                          f"rule id '{rule_id}' is already used at {first}",
-                                         hint="give every rule and override its own id"))
+                                         hint="give every rule, override and selection its own id"))
         else:
             self.rule_ids[rule_id] = here
 
@@ -249,6 +276,35 @@ class _FileChecker:
             self.ruleset.overrides.append(Override(
                 override_id, raw["when"], template, raw.get("litellm_params") or {},
                 raw.get("model_info") or {}, raw.get("description", ""), self.origin(path + ("when",))))
+
+
+    def _selection(self, index: int, raw: dict) -> None:
+        path = ("selections", index)
+        self._unique_id(path + ("id",), raw["id"])
+        selection = Selection(raw["id"], raw.get("description", ""), self.origin(path + ("id",)),
+                              limit=raw.get("limit"))
+        ok = True
+        for key in ("where", "group_by", "keep_while"):
+            if key in raw:
+                ok = self.expression(path + (key,), raw[key]) and ok
+        if "where" in raw:
+            selection.where, selection.where_origin = raw["where"], self.origin(path + ("where",))
+        if "group_by" in raw:
+            selection.group_by, selection.group_origin = raw["group_by"], self.origin(path + ("group_by",))
+        if "keep_while" in raw:
+            selection.keep_while, selection.keep_origin = raw["keep_while"], self.origin(path + ("keep_while",))
+        order = raw.get("order_by")
+        items = [] if order is None else [(path + ("order_by", i), item) for i, item in enumerate(order)] \
+            if isinstance(order, list) else [(path + ("order_by",), order)]
+        for item_path, item in items:
+            descending = isinstance(item, dict) and "desc" in item
+            if isinstance(item, dict):
+                item_path = item_path + ("desc" if descending else "asc",)
+                item = item["desc" if descending else "asc"]
+            ok = self.expression(item_path, item) and ok
+            selection.order.append(OrderKey(item, descending, self.origin(item_path)))
+        if ok:
+            self.ruleset.selections.append(selection)
 
 
 def check_rules(paths: list[Path]) -> tuple[Ruleset, list[Finding]]:

@@ -57,7 +57,7 @@ def test_vision_and_tools_under_one_dollar_on_the_sample(run):
                       and prompt_per_million(r) is not None and prompt_per_million(r) < 1)
     assert expected == ["nvidia/nemotron-nano-12b-v2-vl:free", "qwen/qwen3.8-27b"]
     assert table_ids(out) == expected
-    assert err == "rinsync: 2 of 31 models match\n"
+    assert err == "rinsync: 2 of 32 models match\n"
 
 
 def test_table_shows_prices_per_million_context_and_flags(run):
@@ -93,7 +93,7 @@ def test_sort_descending_limit_and_missing_values_last(run):
     code, out, err = run("--catalog", "examples/sample-catalog.json", "--sort", "-input", "--limit", "3")
     assert table_ids(out) == ["openai/gpt-4o:extended", "meta-llama/llama-3.1-70b-instruct:nitro",
                               "anthropic/claude-3.7-sonnet:beta"]
-    assert err == "rinsync: 31 of 31 models match (showing 3)\n"
+    assert err == "rinsync: 32 of 32 models match (showing 3)\n"
     code, out, _ = run("--catalog", "examples/sample-catalog.json", "--sort", "context", "--limit", "2")
     assert table_ids(out) == ["mancer/weaver", "openai/gpt-3.5-turbo"]
 
@@ -104,13 +104,14 @@ def test_json_output(run):
     assert code == 0
     data = json.loads(out)
     assert (data["total"], data["matched"], data["where"], data["sort"]) == (
-        31, 3, "starts_with(id, 'google/')", "-output")
+        32, 3, "starts_with(id, 'google/')", "-output")
     assert [m["id"] for m in data["models"]] == ["google/gemini-2.5-pro", "google/gemini-2.5-flash-image",
                                                  "google/lyria-3-clip-preview"]
     pro = data["models"][0]
     assert pro == {"id": "google/gemini-2.5-pro", "name": "Google: Gemini 2.5 Pro", "input_per_million": 1.25,
                    "output_per_million": 10.0, "dynamic_price": False, "context_length": 1048576,
-                   "max_output_tokens": 65536, "created": 1750169544,
+                   "max_output_tokens": 65536, "created": 1750169544, "blended_per_million": 3.4375,
+                   "intelligence": None, "coding": None, "agentic": None, "arena_elo": None,
                    "flags": ["tools", "vision", "file", "audio-in", "reasoning", "schema"]}
 
 
@@ -170,7 +171,7 @@ def test_usage_errors(run):
 
 def test_nothing_matching_is_not_an_error(run):
     status, out, err = run("--catalog", "examples/sample-catalog.json", "--where", "context_length > `10000000`")
-    assert (status, out, err) == (0, "", "rinsync: 0 of 31 models match\n")
+    assert (status, out, err) == (0, "", "rinsync: 0 of 32 models match\n")
 
 
 def test_price_helpers():

@@ -161,7 +161,7 @@ def test_rules_that_do_not_load_make_every_test_file_fail(run, checkout):
     code, out, _ = run(["test", "rules"], cwd=checkout)
     assert code == 1
     assert "rules/tests/filter.test.yaml: ERROR the test file could not be run:" in out
-    assert "rules/10-filter.yaml:13:14: error jmespath-unknown-function unknown function expird()" in out
+    assert "rules/10-filter.yaml:21:14: error jmespath-unknown-function unknown function expird()" in out
     assert summary(out) == (0, 5)  # five test files, none could run
 
 
@@ -431,12 +431,13 @@ def test_coverage_lists_rules_and_exceptions_no_test_exercises(run):
     assert code == 0
     coverage = [line for line in out.splitlines() if ": coverage: " in line]
     assert coverage == [
-        "rules/10-filter.yaml:9:14: coverage: rule 'drop-unpriced' is exercised by no test",
-        "rules/10-filter.yaml:13:14: coverage: rule 'drop-expired' is exercised by no test",
-        "rules/10-filter.yaml:17:14: coverage: rule 'drop-deprecated' is exercised by no test",
-        "rules/10-filter.yaml:25:14: coverage: rule 'drop-extended-variants' is exercised by no test",
-        "rules/10-filter.yaml:27:9: coverage: rule 'drop-extended-variants' except[0] is exercised by no test",
-        "rules/10-filter.yaml:28:9: coverage: rule 'drop-extended-variants' except[1] is exercised by no test",
+        "rules/10-filter.yaml:14:14: coverage: rule 'drop-unpriced' is exercised by no test",
+        "rules/10-filter.yaml:21:14: coverage: rule 'drop-expired' is exercised by no test",
+        "rules/10-filter.yaml:27:14: coverage: rule 'drop-deprecated' is exercised by no test",
+        "rules/10-filter.yaml:38:14: coverage: rule 'drop-extended-variants' is exercised by no test",
+        "rules/10-filter.yaml:40:9: coverage: rule 'drop-extended-variants' except[0] is exercised by no test",
+        "rules/10-filter.yaml:41:9: coverage: rule 'drop-extended-variants' except[1] is exercised by no test",
+        "rules/10-filter.yaml:42:9: coverage: rule 'drop-extended-variants' except[2] is exercised by no test",
     ]
     code, out, _ = run(["test", "--fail-uncovered", "rules/tests/naming.test.yaml"])
     assert code == 1 and summary(out) == (5, 0)
@@ -452,7 +453,7 @@ def test_coverage_of_a_single_exception(run, tmp_path):
     code, out, _ = run(["test", "--fail-uncovered"], cwd=tmp_path)
     assert code == 1
     assert [line for line in out.splitlines() if "coverage" in line] == [
-        "rules/10-filter.yaml:27:9: coverage: rule 'drop-extended-variants' except[0] is exercised by no test"]
+        "rules/10-filter.yaml:40:9: coverage: rule 'drop-extended-variants' except[0] is exercised by no test"]
 
 
 def test_json_format(run):
@@ -476,7 +477,7 @@ def test_github_format(run):
     assert lines[0] == ("::error file=tests/fixtures/rules_tests/failing.test.yaml,line=21,col=12,"
                         "title=rinsync test::FAIL no such model: model 'openai/gpt-4o-mini': not found in the test's "
                         "records (did you mean 'openai/gpt-4o'?)")
-    assert any(line.startswith("::warning file=rules/10-filter.yaml,line=17,col=14,title=coverage::") for line in lines)
+    assert any(line.startswith("::warning file=rules/10-filter.yaml,line=27,col=14,title=coverage::") for line in lines)
     assert lines[-1] == "1 passed, 7 failed"
 
 

@@ -45,8 +45,8 @@ def test_duplicate_rule_id_across_files_points_at_second_and_names_first(monkeyp
     _, findings = check_rules([FIXTURES / "broken_rules_dir"])
     assert [f.text() for f in findings] == [
         "tests/fixtures/broken_rules_dir/20-second.yaml:5:9: error duplicate-rule-id rule id 'drop-free' is "
-        "already used at tests/fixtures/broken_rules_dir/10-first.yaml:3:9 (hint: give every rule and override "
-        "its own id)"
+        "already used at tests/fixtures/broken_rules_dir/10-first.yaml:3:9 (hint: give every rule, override "
+        "and selection its own id)"
     ]
 
 

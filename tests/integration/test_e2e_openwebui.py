@@ -192,7 +192,8 @@ def kept_records(catalog: Path) -> dict[str, dict]:
 
     today = dt.date(2026, 11, 24)
     records = json.loads(catalog.read_text())["data"]
-    return {expected_name(r["id"]): r for r in records if expected_drop(r, today) is None}
+    ids = {r["id"] for r in records}
+    return {expected_name(r["id"]): r for r in records if expected_drop(r, today, ids) is None}
 
 
 def expected_webui(record: dict) -> dict:
