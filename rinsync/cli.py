@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -172,16 +173,14 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
     from .source.fetch import Redactor
     from .sync import SyncOptions, SyncReport, run_sync
 
-    if catalog is not None and catalog != "cache" and not Path(catalog).is_file():
-        raise click.BadParameter(f"'{catalog}' is not a file (or 'cache')", param_hint="'--catalog'")
+    _check_catalog_option(catalog)
     if include_file is not None and output is not None:
         raise click.UsageError("--include-file and --output exclude each other")
     if include_file is not None and not include_file.strip():
         raise click.BadParameter("must name a file", param_hint="'--include-file'")
     if migrate and include_file is None:
         raise click.UsageError("--migrate needs --include-file")
-    if env_file is None and Path(".env").is_file():
-        env_file = Path(".env")
+    env_file = _default_env_file(env_file)
     redactor = Redactor()
     applier = _reload_applier(reload_cmd, proxy_url, key_env, reload_timeout, output, redactor)
     logging_state = _log_to_stderr(redactor, debug, verbose)
@@ -192,18 +191,15 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
                           openwebui_url=openwebui_url or None, openwebui_key_env=openwebui_key_env)
     report = SyncReport()
     try:
-        run_sync(_load(rules), options, redactor, report)
+        with _reporting(report, redactor, dry_run, logging_state):
+            run_sync(_load(rules), options, redactor, report)
     except RinsyncError as exc:
-        exc.message = redactor(exc.message)
-        _flush_report(report, redactor, dry_run)
         if exc.exit_code == exitcodes.TEMPFAIL and not exc.findings:
             from .untrusted import one_line
 
             click.echo(f"rinsync: {one_line(exc.message)}", err=True)
             return exitcodes.TEMPFAIL
         raise
-    finally:
-        _stop_logging(logging_state)
     if report.text is not None:
         click.echo(report.text, nl=False)
     _flush_report(report, redactor, dry_run)
@@ -269,14 +265,11 @@ def openwebui_sync(url: str, key_env: str, catalog: str | None, rules: tuple[Pat
     set), 3 shrink guard, 6 Open WebUI failed or partly applied (the message says what was applied), 75 catalog
     unavailable.
     """
-    from .diagnostics import RinsyncError
     from .source.fetch import Redactor
     from .sync import SyncOptions, SyncReport, run_openwebui_sync
 
-    if catalog is not None and catalog != "cache" and not Path(catalog).is_file():
-        raise click.BadParameter(f"'{catalog}' is not a file (or 'cache')", param_hint="'--catalog'")
-    if env_file is None and Path(".env").is_file():
-        env_file = Path(".env")
+    _check_catalog_option(catalog)
+    env_file = _default_env_file(env_file)
     redactor = Redactor()
     logging_state = _log_to_stderr(redactor, False, verbose)
     options = SyncOptions(config=config, catalog=catalog, source_url=source_url, env_file=env_file, dry_run=dry_run,
@@ -284,16 +277,37 @@ def openwebui_sync(url: str, key_env: str, catalog: str | None, rules: tuple[Pat
                           verbose=verbose, include_file=include_file, openwebui_url=url, openwebui_key_env=key_env,
                           openwebui_state=state)
     report = SyncReport()
-    try:
+    with _reporting(report, redactor, dry_run, logging_state):
         run_openwebui_sync(_load(rules), options, redactor, report)
+    _flush_report(report, redactor, dry_run)
+    return exitcodes.OK
+
+
+def _check_catalog_option(catalog: str | None) -> None:
+    if catalog is not None and catalog != "cache" and not Path(catalog).is_file():
+        raise click.BadParameter(f"'{catalog}' is not a file (or 'cache')", param_hint="'--catalog'")
+
+
+def _default_env_file(env_file: Path | None) -> Path | None:
+    """--env-file, else ./.env when it exists."""
+    if env_file is None and Path(".env").is_file():
+        return Path(".env")
+    return env_file
+
+
+@contextlib.contextmanager
+def _reporting(report, redactor, dry_run: bool, logging_state):
+    """Around a sync: on an error, its message redacted and the report so far printed; logging stopped always."""
+    from .diagnostics import RinsyncError
+
+    try:
+        yield
     except RinsyncError as exc:
         exc.message = redactor(exc.message)
         _flush_report(report, redactor, dry_run)
         raise
     finally:
         _stop_logging(logging_state)
-    _flush_report(report, redactor, dry_run)
-    return exitcodes.OK
 
 
 def _flush_report(report, redactor, dry_run: bool) -> None:
