@@ -878,3 +878,13 @@ def assert_serves_exactly(served: Iterable[str], expected: Iterable[str]) -> Non
     if dupes or missing or extra:
         raise AssertionError(f"served models differ: {len(missing)} missing {missing[:20]}, {len(extra)} extra "
                              f"{extra[:20]}, duplicated {dupes[:20]}")
+
+
+def fake_site(directory: Path, api_base: str) -> tuple[Path, Path]:
+    """``config.yaml`` with the hand-written entries and ``attribution.yaml`` (extra rules), in ``directory``,
+    both sending their models to ``api_base`` (a FakeOpenRouter). Returns (config, extra rules)."""
+    extra = directory / "attribution.yaml"
+    extra.write_text(attribution_rules(api_base))
+    config = directory / "config.yaml"
+    config.write_text(hand_written_config(api_base))
+    return config, extra

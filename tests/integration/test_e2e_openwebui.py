@@ -50,10 +50,7 @@ def stack(tmp_path_factory, fake_openrouter: FakeOpenRouter):
         if not catalog.is_file():
             pytest.fail(f"shared catalog {catalog} missing (set RINSYNC_SHARED_DIR)")
     d = tmp_path_factory.mktemp("e2e-sync")
-    extra = d / "attribution.yaml"
-    extra.write_text(harness.attribution_rules(fake_openrouter.api_base))
-    config = d / "config.yaml"
-    config.write_text(harness.hand_written_config(fake_openrouter.api_base))
+    config, extra = harness.fake_site(d, fake_openrouter.api_base)
     old = harness.compile_standalone(d / "old.yaml", OLD, RULES_DIR, extra)
     new = harness.compile_standalone(d / "new.yaml", NEW, RULES_DIR, extra)
     harness.compile_into_config(config, OLD, RULES_DIR, extra)
@@ -241,10 +238,7 @@ def assert_user_list_matches_oracle(stack: RecordsStack, catalog: Path) -> dict[
 def records_stack(tmp_path_factory, fake_openrouter: FakeOpenRouter):
     harness.require_integration("litellm", "openwebui")
     d = tmp_path_factory.mktemp("e2e-records")
-    extra = d / "attribution.yaml"
-    extra.write_text(harness.attribution_rules(fake_openrouter.api_base))
-    config = d / "config.yaml"
-    config.write_text(harness.hand_written_config(fake_openrouter.api_base))
+    config, extra = harness.fake_site(d, fake_openrouter.api_base)
     harness.compile_into_config(config, OLD, RULES_DIR, extra)
     with LiteLLMProxy(config, log_dir=d / "proxy") as proxy:
         with OpenWebUI(proxy.url + "/v1", openai_key=proxy.master_key, log_dir=d / "webui",

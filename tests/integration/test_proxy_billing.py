@@ -104,10 +104,7 @@ def billing(tmp_path_factory, fake_openrouter: FakeOpenRouter):
     harness.require_integration("litellm")
     catalog = SHARED / "catalogs" / CATALOG
     d = tmp_path_factory.mktemp("billing")
-    extra = d / "attribution.yaml"
-    extra.write_text(harness.attribution_rules(fake_openrouter.api_base))
-    config = d / "config.yaml"
-    config.write_text(harness.hand_written_config(fake_openrouter.api_base))
+    config, extra = harness.fake_site(d, fake_openrouter.api_base)
     harness.compile_into_config(config, catalog, RULES_DIR, extra)
     records = {r["id"]: r for r in json.loads(catalog.read_text())["data"]}
     with start_proxy(d, fake_openrouter, config) as proxy:

@@ -50,10 +50,7 @@ def scenario(request, tmp_path_factory, fake_openrouter: FakeOpenRouter):
     if not catalog.is_file():
         pytest.fail(f"shared catalog {catalog} missing (set RINSYNC_SHARED_DIR)")
     d = tmp_path_factory.mktemp("proxy-" + catalog.stem)
-    extra = d / "attribution.yaml"
-    extra.write_text(harness.attribution_rules(fake_openrouter.api_base))
-    config = d / "config.yaml"
-    config.write_text(harness.hand_written_config(fake_openrouter.api_base))
+    config, extra = harness.fake_site(d, fake_openrouter.api_base)
     harness.compile_into_config(config, catalog, RULES_DIR, extra)
     compiled = harness.compile_standalone(d / "compiled.yaml", catalog, RULES_DIR, extra)
     assert len(compiled) > 100 and all(harness.is_generated(e) for e in compiled)
