@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +13,7 @@ from .diagnostics import Finding, RinsyncError, RulesError
 from .dsl.expr import Evaluator, truthy
 from .dsl.rules import Origin, Override, Rule, Ruleset, Selection, merge_patch
 from .selection import SelectionTrace, apply_selection
-from .untrusted import value_problem
+from .untrusted import CONTROL, one_line, value_problem
 
 GENERATED_BY = "rinsync"
 MARKER_KEY = "generated_by"
@@ -203,22 +202,17 @@ class Engine:
                 loser.dropped_reason = f"name '{name}' already used by '{group[0].model_id}'"
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
 def _checked_name(name: str, model_id: str, template: str) -> str:
     """A rendered ``model_name`` that LiteLLM and a log line can carry: not empty, no control characters."""
     problem = None
     if not name.strip():
         problem = "an empty model_name"
-    elif _CONTROL.search(name):
-        shown = name.encode("unicode_escape").decode("ascii")
-        problem = f"a model_name with control characters ('{shown}')"
+    elif CONTROL.search(name):
+        problem = f"a model_name with control characters ('{one_line(name)}')"
     if problem is None:
         return name
-    raise RinsyncError(f"the name template {template!r} renders {problem} for model "
-                       f"'{model_id.encode('unicode_escape').decode('ascii')}'; give it an override with its own "
-                       "'name', or exclude it", 1)
+    raise RinsyncError(f"the name template {template!r} renders {problem} for model '{one_line(model_id)}'; "
+                       "give it an override with its own 'name', or exclude it", 1)
 
 
 def _refuse_unsafe_entry(decision: Decision) -> str | None:

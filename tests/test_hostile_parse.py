@@ -193,8 +193,9 @@ def test_shipped_rules_stay_within_the_bounds():
 
 @pytest.mark.parametrize("template,model_id,fragment", [
     ("{variant}", None, "renders an empty model_name for model"),
-    ("x\\n{id}", None, "renders a model_name with control characters ('x\\\\n"),
+    ("x\\n{id}", None, "renders a model_name with control characters ('x\\\\x0a"),
     ("{id|replace('/', '\\u2028')}", None, "control characters ('qwen\\\\u2028qwen3.8-27b')"),
+    ("{id|replace('/', '\\u202e')}", None, "control characters ('qwen\\\\u202eqwen3.8-27b')"),  # bidi override
 ])
 def test_name_template_rendering_an_unusable_name_names_the_model(tmp_path, template, model_id, fragment):
     rules = rules_dir(tmp_path, f'version: 1\nname: "{template}"\n')
