@@ -143,17 +143,11 @@ def _get_catalog(ruleset, options: SyncOptions, redactor: Redactor) -> _Source:
 def run_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
              report: SyncReport | None = None) -> SyncReport:
     """Run one sync. ``report`` (lines, warnings) is filled in as it goes, also when an error is raised."""
-    from .engine import Engine, compile_date
-
     redactor = redactor or Redactor()
     report = report if report is not None else SyncReport()
     token = _openwebui_token(options, redactor) if options.openwebui_url else None
-    source = _get_catalog(ruleset, options, redactor)
-    report.warnings += [redactor(w) for w in source.catalog.warnings]
+    source, engine, result = _compile(ruleset, options, redactor, report)
     records = source.catalog.records
-    engine = Engine(ruleset, compile_date())
-    result = engine.compile(records)
-    report.warnings += [redactor(w) for w in result.warnings]
     webui_records = openwebui_records(engine, result, options, report) if token is not None else None
     if options.output is not None:
         _standalone(result.entries, records, options, report)
@@ -165,9 +159,26 @@ def run_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
         merge(result.entries, options, report, redactor, on_success=lambda: _store_cache(source, redactor, report))
     if token is not None:
         sync_openwebui(webui_records, options, token, redactor, report, after_config=True)
+    _redact(report, redactor)
+    return report
+
+
+def _compile(ruleset, options: SyncOptions, redactor: Redactor, report: SyncReport):
+    """The catalog (fetched, cached or read) compiled by the rules: (source, engine, result); the catalog's and
+    the compile's warnings go to the report."""
+    from .engine import Engine, compile_date
+
+    source = _get_catalog(ruleset, options, redactor)
+    report.warnings += [redactor(w) for w in source.catalog.warnings]
+    engine = Engine(ruleset, compile_date())
+    result = engine.compile(source.catalog.records)
+    report.warnings += [redactor(w) for w in result.warnings]
+    return source, engine, result
+
+
+def _redact(report: SyncReport, redactor: Redactor) -> None:
     report.lines = [redactor(line) for line in report.lines]
     report.warnings = [redactor(w) for w in report.warnings]
-    return report
 
 
 def _openwebui_token(options: SyncOptions, redactor: Redactor) -> str:
@@ -235,20 +246,14 @@ def sync_openwebui(records: list[dict], options: SyncOptions, token: str, redact
 def run_openwebui_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
                        report: SyncReport | None = None) -> SyncReport:
     """``rinsync openwebui sync``: the catalog as compile gets it, compiled, written to Open WebUI only."""
-    from .engine import Engine, compile_date
-
     redactor = redactor or Redactor()
     report = report if report is not None else SyncReport()
     token = _openwebui_token(options, redactor)
-    source = _get_catalog(ruleset, options, redactor)
-    report.warnings += [redactor(w) for w in source.catalog.warnings]
-    engine = Engine(ruleset, compile_date())
-    result = engine.compile(source.catalog.records)
+    _, engine, result = _compile(ruleset, options, redactor, report)
     try:
         sync_openwebui(openwebui_records(engine, result, options, report), options, token, redactor, report)
     finally:
-        report.lines = [redactor(line) for line in report.lines]
-        report.warnings = [redactor(w) for w in report.warnings]
+        _redact(report, redactor)
     return report
 
 
