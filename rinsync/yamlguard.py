@@ -7,6 +7,11 @@ YAML text is first streamed through libyaml's parser (a state machine, no recurs
 and the number of nodes *after expanding every alias* are counted in one linear pass, and a text past
 :data:`~rinsync.limits.MAX_YAML_NODES` or :data:`~rinsync.limits.MAX_YAML_DEPTH` is refused with the
 line where the limit was crossed.
+
+Newer libyaml builds (PyYAML 6.0.4 on) refuse very deep flow nesting themselves while scanning ahead,
+before the parser hands over the event that would cross rinsync's limit. Which message a user sees must
+not depend on the PyYAML they happen to have: when the parser refuses a text, rinsync's own count of
+flow nesting up to that point decides, and a text nested past the limit gets rinsync's refusal.
 """
 
 from __future__ import annotations
@@ -37,8 +42,67 @@ class YamlLimitError(yaml.YAMLError):
         return f"{self.problem}{where}"
 
 
+class _Mark:
+    """A position in a text, shaped as PyYAML's marks (0-based line and column)."""
+
+    def __init__(self, line: int, column: int):
+        self.line = line
+        self.column = column
+
+
+def _flow_depth_crossing(text: str | bytes, end: int, max_depth: int) -> _Mark | None:
+    """Where flow collections (``[``, ``{``) in ``text[:end]`` first nest deeper than ``max_depth``, or None.
+
+    A lexical count: quoted scalars and comments are skipped, every other bracket counts. It is asked
+    only about a text the parser already refused, so it decides the wording, never whether a text loads.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    depth = line = column = 0
+    quote = ""
+    comment = False
+    previous = "\n"
+    for char in text[: end + 1]:
+        if char == "\n":
+            line, column, comment = line + 1, 0, False
+            previous = char
+            continue
+        if comment:
+            pass
+        elif quote:
+            if char == quote and previous != "\\":
+                quote = ""
+        elif char == "#" and previous in " \t\n":
+            comment = True
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth > max_depth:
+                return _Mark(line, column)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        previous = char
+        column += 1
+    return None
+
+
 def check(text: str | bytes, max_nodes: int = MAX_YAML_NODES, max_depth: int = MAX_YAML_DEPTH) -> None:
     """Raise :class:`YamlLimitError` (or PyYAML's own error for bad syntax) when ``text`` is out of bounds."""
+    try:
+        _check_events(text, max_nodes, max_depth)
+    except YamlLimitError:
+        raise
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        end = getattr(mark, "index", None)
+        crossing = _flow_depth_crossing(text, len(text) if end is None else end, max_depth)
+        if crossing is not None:
+            raise YamlLimitError(f"nested more than {max_depth} levels deep", crossing) from None
+        raise
+
+
+def _check_events(text: str | bytes, max_nodes: int, max_depth: int) -> None:
     sizes: dict[str, int] = {}  # anchor -> nodes it stands for
     stack: list[list] = []  # open collections: [anchor, nodes so far]
     total = 0
