@@ -8,27 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .decision import Decision, SelectionTrace
 from .dsl.expr import truthy
 from .dsl.rules import Origin, Selection
 
-if TYPE_CHECKING:
-    from .engine import Decision
-
 Search = Callable[[str, dict, Origin, str], Any]  # (expression, value, origin, what) -> result
-
-
-@dataclass
-class SelectionTrace:
-    """What one selection did with one model it applied to."""
-
-    selection: Selection
-    group: str
-    rank: int  # 1-based place in its group
-    kept: bool
-    reason: str
 
 
 def ordinal(n: int) -> str:
@@ -72,7 +58,7 @@ def _group_key(value: Any) -> str | None:
 
 def apply_selection(selection: Selection, decisions: list[Decision], search: Search) -> None:
     """Drop, in ``decisions``, the kept models this selection does not keep; record a trace on each."""
-    scope = [d for d in decisions if d.kept and d.entry is not None]
+    scope = [d for d in decisions if d.kept and d.values is not None]
     if selection.where is not None:
         scope = [d for d in scope if truthy(search(selection.where, d.record, selection.where_origin,
                                                    f"'where' of selection '{selection.id}'"))]
@@ -124,8 +110,6 @@ def _walk(selection: Selection, key: str, ordered: list[Decision], search: Searc
             reason = f"{place}{limit}, kept by selection `{selection.id}`"
         else:
             reason = f"{place}, {stopped}, by selection `{selection.id}`"
-            decision.kept = False
-            decision.entry = None
+            decision.drop(reason)
             decision.selected_out_by = selection
-            decision.dropped_reason = reason
         decision.selections.append(SelectionTrace(selection, key, rank, stopped is None, reason))

@@ -20,10 +20,10 @@ import yaml
 
 from .. import exitcodes
 from ..diagnostics import RinsyncError
-from ..engine import GENERATED_BY, MARKER_KEY, SOURCE_ID_KEY, is_generated
 from ..limits import MAX_YAML_BYTES, ReadRefused, read_regular
 from ..output import dump_yaml
 from ..yamlguard import YamlLimitError, safe_load
+from .entries import GENERATED_BY, MARKER_KEY, SOURCE_ID_KEY, is_generated
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MISSING: Any = object()

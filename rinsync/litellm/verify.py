@@ -320,7 +320,7 @@ def _pick_deployment(entry: dict, deployments: list[dict]) -> dict | None:
 def compare(config_entries: list[dict], served: list[str], info: list[dict]) -> tuple[list[Difference], int]:
     """Differences between config entries and what the proxy serves; also how many generated
     entries had their model info compared."""
-    from ..engine import is_generated
+    from .entries import is_generated
 
     config_names = list(dict.fromkeys(e["model_name"] for e in config_entries))
     config_set, served_set = set(config_names), set(served)
