@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from support import REPO
 
 PACKAGE = REPO / "rinsync"
@@ -89,3 +91,7 @@ def test_engine_and_selection_do_not_import_each_other():
     edges = graph()
     assert "rinsync.engine" not in edges["rinsync.selection"]
     assert {"rinsync.decision"} <= edges["rinsync.engine"] & edges["rinsync.selection"]
+@pytest.mark.parametrize("module", ["rinsync.sync"])
+def test_sync_reaches_targets_only_through_their_target_modules(module):
+    reached = {m for m in graph()[module] if m.startswith(("rinsync.litellm", "rinsync.openwebui"))}
+    assert reached <= {"rinsync.litellm.target", "rinsync.openwebui.target"}, sorted(reached)
