@@ -63,12 +63,13 @@ def sync_params(site: Site, params: dict[str, Any], given_from: dict[str, str | 
 
 def _check_paths(site: Site, params: dict[str, Any], resolved: Resolved) -> None:
     """Paths the site file names that must exist (rules, env_file): a located error, like the rules'."""
-    checks = [("rules", p) for p in params["rules"]] + [("source.env_file", params["env_file"])]
-    for key, path in checks:
-        setting = resolved.settings[key]
-        if path is None or setting.origin.startswith(("flag", "env", "default")) or Path(path).exists():
+    checks = [("rules", ("rules", i), p) for i, p in enumerate(params["rules"])]
+    checks.append(("source.env_file", ("source", "env_file"), params["env_file"]))
+    for key, place, path in checks:
+        if path is None or resolved.settings[key].origin.startswith(("flag", "env", "default")) or path.exists():
             continue
-        file, line, col = setting.origin.rsplit(":", 2)
-        finding = Finding(file, int(line), int(col), "site-missing-path", f"'{key}' names {path}, which does not "
-                          "exist (paths are relative to the site file's directory)")
+        line, col = site.source.where(place)
+        shown = key + (f"[{place[1]}]" if key == "rules" else "")
+        finding = Finding(site.source.file, line, col, "site-missing-path", f"'{shown}' names {path}, which does "
+                          "not exist (paths are relative to the site file's directory)")
         raise RinsyncError(finding.text() + "; nothing written", exitcodes.ERROR, [finding])
