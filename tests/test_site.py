@@ -230,3 +230,16 @@ def test_lint_checks_the_shipped_example_site_file(run_cli, monkeypatch):
     monkeypatch.chdir(REPO)
     r = run_cli("lint", "--site", "rinsync.yaml")
     assert r.code == 0 and r.out == "", r.out
+
+
+def test_the_readmes_site_file_example_is_a_valid_site_file(tmp_path):
+    import re
+
+    from rinsync.site import check_site
+
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", (REPO / "README.md").read_text(), re.S) if "targets:" in b]
+    assert blocks
+    for block in blocks:
+        path = tmp_path / "rinsync.yaml"
+        path.write_text(block)
+        assert check_site(path)[2] == []
