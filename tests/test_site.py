@@ -243,3 +243,31 @@ def test_the_readmes_site_file_example_is_a_valid_site_file(tmp_path):
         path = tmp_path / "rinsync.yaml"
         path.write_text(block)
         assert check_site(path)[2] == []
+
+
+def test_sync_and_reload_script_runs_from_the_site_file_with_only_the_key(env, httpserver):
+    """The cron line: `scripts/sync-and-reload.sh` in the directory of rinsync.yaml, only the proxy's key in the
+    environment (no RINSYNC_RELOAD_CMD, RINSYNC_PROXY_URL…): it reloads, the proxy confirms."""
+    import os
+    import subprocess
+    import sys
+
+    config = env / "cfg" / "config.yaml"
+    proxy = StandIn(httpserver, config, env, KEY)
+    marker = env / "reloads.log"
+    site(env, f"""rules: [{RULES}]
+targets:
+  litellm:
+    config: cfg/config.yaml
+    proxies: [{proxy.url}]
+    reload: "echo reloaded >> {marker}; touch RELOAD"
+    reload_timeout: 5
+""")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("RINSYNC_") and not k.endswith("_KEY")}
+    clean.update(RINSYNC_BIN=f"{sys.executable} -m rinsync", LITELLM_MASTER_KEY=KEY, SOURCE_DATE_EPOCH="1795478400",
+                 NO_PROXY="127.0.0.1,localhost")
+    done = subprocess.run([str(REPO / "scripts" / "sync-and-reload.sh"), "--catalog", CATALOG], env=clean, cwd=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "reloaded\n" and "serves the new config" in done.stderr
+    assert proxy.served() == generated(config) and KEY not in done.stdout + done.stderr
