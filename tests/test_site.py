@@ -271,3 +271,17 @@ targets:
     assert done.returncode == 0, done.stderr
     assert marker.read_text() == "reloaded\n" and "serves the new config" in done.stderr
     assert proxy.served() == generated(config) and KEY not in done.stdout + done.stderr
+
+
+def test_a_site_file_with_only_open_webui_writes_no_litellm_config(env, httpserver, run_cli, monkeypatch):
+    webui = FakeOpenWebUI(httpserver, TOKEN)
+    site(env, f"rules: [{RULES}]\ntargets:\n  openwebui:\n    url: {webui.url}\n    key_env: TEAM_WEBUI_KEY\n")
+    monkeypatch.setenv("TEAM_WEBUI_KEY", TOKEN)
+    monkeypatch.delenv("OPENWEBUI_API_KEY", raising=False)
+    r = run_cli("sync", "--catalog", CATALOG)
+    assert r.code == 0, r.err
+    assert len(webui.records) == 27 and not (env / "config" / "litellm" / "config.yaml").exists()
+    assert TOKEN not in r.out + r.err
+    monkeypatch.delenv("TEAM_WEBUI_KEY")
+    missing = run_cli("sync", "--catalog", CATALOG)
+    assert missing.code == 2 and "TEAM_WEBUI_KEY is not set" in missing.err
