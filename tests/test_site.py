@@ -197,6 +197,10 @@ BAD = {
     "missing-rules": ("rules: [nowhere/]\ntargets:\n  litellm:\n    config: config.yaml\n", "rinsync.yaml:2:9:",
                       "site-missing-path"),
     "version-2": ("targets:\n  litellm: {}\n", "rinsync.yaml:1:10:", "site-value"),
+    "alias-bomb": ("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+                   + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 12))
+                   + "targets: {litellm: {config: config.yaml}}\n", "rinsync.yaml:", "yaml-limit"),
+    "deep-nesting": ("targets: " + "[" * 5000 + "]" * 5000 + "\n", "rinsync.yaml:2:", "yaml-limit"),
 }
 
 
