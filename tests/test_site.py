@@ -197,6 +197,8 @@ BAD = {
     "missing-rules": ("rules: [nowhere/]\ntargets:\n  litellm:\n    config: config.yaml\n", "rinsync.yaml:2:9:",
                       "site-missing-path"),
     "version-2": ("targets:\n  litellm: {}\n", "rinsync.yaml:1:10:", "site-value"),
+    "reload-without-proxy": ("targets:\n  litellm:\n    config: config.yaml\n    reload: kill -HUP 1\n",
+                             "rinsync.yaml:5:13:", "site-reload-without-proxy"),
     "alias-bomb": ("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
                    + "".join(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 12))
                    + "targets: {litellm: {config: config.yaml}}\n", "rinsync.yaml:", "yaml-limit"),
@@ -225,7 +227,7 @@ def test_a_bad_site_file_is_one_located_line_and_the_config_stays_byte_for_byte(
     assert len([line for line in done.err.splitlines() if "error" in line]) == 1, done.err
     assert config.read_bytes() == b"model_list: []  # mine\n"
     lint = run_limited("lint", RULES, cwd=env)
-    if case != "missing-rules":  # a path that does not exist is checked when syncing
+    if case not in ("missing-rules", "reload-without-proxy"):  # checked when syncing, with the flags
         assert lint.code == 1 and any(line.startswith(where) and code in line for line in lint.out.splitlines())
         assert KEY not in lint.out + lint.err and "hunter2" not in lint.out + lint.err
 

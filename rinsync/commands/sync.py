@@ -53,6 +53,7 @@ def sync_params(site: Site, params: dict[str, Any], given_from: dict[str, str | 
     else:
         out["openwebui_url"], fraction = None, None
     _check_paths(site, out, resolved)
+    _check_reload(site, out, resolved)
     extra = {"litellm": litellm, "openwebui_state": out.pop("openwebui_state", None),
              "openwebui_fraction": fraction}
     if not litellm and not out["openwebui_url"]:
@@ -73,3 +74,17 @@ def _check_paths(site: Site, params: dict[str, Any], resolved: Resolved) -> None
         finding = Finding(site.source.file, line, col, "site-missing-path", f"'{shown}' names {path}, which does "
                           "not exist (paths are relative to the site file's directory)")
         raise RinsyncError(finding.text() + "; nothing written", exitcodes.ERROR, [finding])
+
+
+def _check_reload(site: Site, params: dict[str, Any], resolved: Resolved) -> None:
+    """A reload command from the site file needs a proxy to confirm it (a located error, before anything)."""
+    setting = resolved.settings.get("targets.litellm.reload")
+    if setting is None or not (params["reload_cmd"] or "").strip() or params["proxy_url"]:
+        return
+    if setting.origin.startswith(("flag", "env", "default")):
+        return  # compile's own usage error says which flag is missing
+    line, col = site.source.where(("targets", "litellm", "reload"))
+    finding = Finding(site.source.file, line, col, "site-reload-without-proxy", "'targets.litellm.reload' needs "
+                      "'targets.litellm.proxies': the proxy that must confirm the reloaded config",
+                      hint="add proxies: [http://localhost:4000] (or RINSYNC_PROXY_URL)")
+    raise RinsyncError(finding.text() + "; nothing written", exitcodes.ERROR, [finding])
