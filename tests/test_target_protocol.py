@@ -136,3 +136,25 @@ def test_a_failing_prepare_stops_every_target_before_any_write():
         run_targets([_Recorder("a", calls), _Recorder("b", calls, "prepare")], Compiled(None, None, []),
                     SyncReport(), False)
     assert calls == ["a.prepare", "b.prepare"]
+
+
+@pytest.mark.parametrize("include_file", [None, "generated.yaml"])
+def test_the_litellm_targets_rollback_puts_back_what_write_replaced(tmp_path, ruleset, monkeypatch, include_file):
+    from rinsync.engine import Engine, compile_date
+    from rinsync.litellm.target import LiteLLMSettings, litellm_target
+    from rinsync.source.catalog import load_catalog_file
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1795478400")
+    config = tmp_path / "config.yaml"
+    config.write_bytes(b"general_settings: {}  # mine\n")
+    records = load_catalog_file(SAMPLE_CATALOG).records
+    engine = Engine(ruleset, compile_date())
+    target = litellm_target(LiteLLMSettings(config=config, include_file=include_file))
+    report = SyncReport()
+    target.prepare(Compiled(engine, engine.compile(records), records), report)
+    with target.locked():
+        written = target.write(target.plan(report), report)
+    assert written is not None and config.read_bytes() != b"general_settings: {}  # mine\n"
+    target.rollback(written, report)
+    assert config.read_bytes() == b"general_settings: {}  # mine\n"
+    assert not (tmp_path / "generated.yaml").exists()
