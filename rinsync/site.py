@@ -23,8 +23,8 @@ SITE_FILE = "rinsync.yaml"
 SITE_SCHEMA = "site.v1.schema.json"
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-# a value shaped like a key rather than a variable name: long, with lower-case letters and digits
-TOKEN_LIKE = re.compile(r"(?=.*[a-z])(?=.*[0-9])[A-Za-z0-9_]{24,}")
+# a value shaped like a key rather than a variable name: 24+ letters and digits, both, and no underscore
+TOKEN_LIKE = re.compile(r"(?=.*[A-Za-z])(?=.*[0-9])[A-Za-z0-9]{24,}")
 SECRET_IN_TEXT = re.compile(r"\b(?:sk|pk|ghp|gho|xox[abp])[-_][A-Za-z0-9_-]{16,}|\bAKIA[0-9A-Z]{16}\b")
 URL_KEYS = {("source", "url"), ("targets", "openwebui", "url")}
 

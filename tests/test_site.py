@@ -291,3 +291,11 @@ def test_a_site_file_with_only_open_webui_writes_no_litellm_config(env, httpserv
     monkeypatch.delenv("TEAM_WEBUI_KEY")
     missing = run_cli("sync", "--catalog", CATALOG)
     assert missing.code == 2 and "TEAM_WEBUI_KEY is not set" in missing.err
+
+
+@pytest.mark.parametrize("name", ["LITELLM_MASTER_KEY", "team_proxy_key_for_region_2", "KEY2"])
+def test_long_or_lower_case_variable_names_are_names_not_secrets(tmp_path, name):
+    from rinsync.site import check_site
+
+    path = site(tmp_path, f"targets:\n  litellm:\n    key_env: {name}\n")
+    assert check_site(path)[2] == []
