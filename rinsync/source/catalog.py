@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ CATALOG_SCHEMA = "catalog.schema.json"
 # broken answer fails in seconds with bounded memory instead of exhausting it (docs/security.md).
 MAX_BYTES = 64 * 1024 * 1024
 MAX_RECORDS = 20_000
+MAX_INT_DIGITS = 400  # a float holds at most 309 digits: longer integers are infinite, whatever the rest
 MAX_VALUES = 3_000_000  # commas in the JSON text: an upper bound of its values, counted before parsing
 
 
@@ -39,7 +41,7 @@ def parse_catalog(payload: bytes | str, source: str) -> Catalog:
     """Decode and check a catalog; malformed records are skipped with a warning naming them."""
     _check_size(payload, source)
     try:
-        document = json.loads(payload)
+        document = json.loads(payload, parse_int=_json_int)
     except (ValueError, RecursionError) as exc:
         reason = str(exc).splitlines()[0] if isinstance(exc, ValueError) else "nested too deeply"
         raise CatalogError(f"{source}: not a JSON catalog ({reason})") from None
@@ -66,6 +68,12 @@ def parse_catalog(payload: bytes | str, source: str) -> Catalog:
     if not catalog.records:
         raise CatalogError(f"{source}: no usable model records ({len(catalog.warnings)} malformed)")
     return catalog
+
+
+def _json_int(text: str) -> int | float:
+    """A JSON integer; one too long for any float is infinity, so that its record is skipped with a warning
+    (Python refuses to convert more than 4,300 digits at all, which would otherwise reject the whole catalog)."""
+    return int(text) if len(text) <= MAX_INT_DIGITS else math.inf
 
 
 def _check_size(payload: bytes | str, source: str) -> None:
