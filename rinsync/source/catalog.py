@@ -17,7 +17,7 @@ CATALOG_SCHEMA = "catalog.schema.json"
 # broken answer fails in seconds with bounded memory instead of exhausting it (docs/security.md).
 MAX_BYTES = 64 * 1024 * 1024
 MAX_RECORDS = 20_000
-MAX_INT_DIGITS = 400  # a float holds at most 309 digits: longer integers are infinite, whatever the rest
+MAX_INT_DIGITS = 4000  # far past float range (309 digits), below Python's int conversion limit (4,300)
 MAX_VALUES = 3_000_000  # commas in the JSON text: an upper bound of its values, counted before parsing
 
 
@@ -71,9 +71,15 @@ def parse_catalog(payload: bytes | str, source: str) -> Catalog:
 
 
 def _json_int(text: str) -> int | float:
-    """A JSON integer; one too long for any float is infinity, so that its record is skipped with a warning
-    (Python refuses to convert more than 4,300 digits at all, which would otherwise reject the whole catalog)."""
-    return int(text) if len(text) <= MAX_INT_DIGITS else math.inf
+    """A JSON integer. One of more than MAX_INT_DIGITS digits (or more than this Python converts, 4,300 by
+    default, which would otherwise reject the whole catalog) is infinity: its record is skipped with a
+    warning like any other number no float can hold."""
+    if len(text) > MAX_INT_DIGITS:
+        return math.inf
+    try:
+        return int(text)
+    except ValueError:  # PYTHONINTMAXSTRDIGITS set lower than MAX_INT_DIGITS
+        return math.inf
 
 
 def _check_size(payload: bytes | str, source: str) -> None:

@@ -131,3 +131,12 @@ def test_price_and_score_readers_treat_a_huge_integer_as_unknown():
 def test_a_huge_integer_in_the_message_is_shown_by_its_size():
     problem = record_problem({"id": "a/b", "context_length": 10 ** 350})
     assert problem is not None and "about 350 digits" in problem and "0" * 50 not in problem
+
+
+def test_a_lower_python_digit_limit_still_skips_only_the_record(tmp_path):
+    catalog, model_id, _ = _catalog(tmp_path, ("context_length",), "7" * 1000)
+    config = new_site(tmp_path)
+    result = run_limited("compile", "--config", str(config), "--catalog", str(catalog), cwd=tmp_path,
+                         PYTHONINTMAXSTRDIGITS="640")
+    assert result.code == 0, result.err
+    assert f"skipped record '{model_id}'" in result.err and "context_length is not a finite number" in result.err
