@@ -85,18 +85,16 @@ def _parse(raw: bytes) -> tuple[str, str, yaml.MappingNode] | str:
 
 def _aliased_outside(text: str, value: yaml.Node) -> bool:
     """An anchor defined inside ``value`` whose name is used as an alias outside it."""
-    import re as _re
-
-    inside = text[value.start_mark.index:_line_end(text, _last_index(value))]
-    outside = text[:value.start_mark.index] + text[_line_end(text, _last_index(value)):]
-    return any(_re.search(r"\*" + _re.escape(name) + r"(?![^\s,\]}])", outside)
-               for name in _re.findall(r"&([^\s,\[\]{}]+)", inside))
+    end = _line_end(text, _last_index(value))
+    inside, outside = text[value.start_mark.index:end], text[:value.start_mark.index] + text[end:]
+    return any(re.search(r"\*" + re.escape(name) + r"(?![^\s,\]}])", outside)
+               for name in re.findall(r"&([^\s,\[\]{}]+)", inside))
 
 
 def _with_line_comment(block: str, text: str, value: yaml.Node) -> str:
     """The dumped block, keeping a comment that followed a flow or empty model_list on its line."""
-    if not isinstance(value, (yaml.SequenceNode, yaml.MappingNode, yaml.ScalarNode)):
-        return block
+    if not (isinstance(value, yaml.ScalarNode) or getattr(value, "flow_style", False)):
+        return block  # a block collection's comments are in the text kept after it
     end = value.end_mark.index
     line_end = text.find("\n", end)
     rest = text[end:len(text) if line_end < 0 else line_end].rstrip("\r")

@@ -54,6 +54,7 @@ KEPT = {
     "anchor-inside-alias-outside": "model_list:\n  - &mine {model_name: mine, litellm_params: {model: openai/x}}"
                                    "  # anchored item\nrouter_settings:\n  fallbacks: [*mine]  # alias\n",
     "empty-flow-list": "# head\nmodel_list: []  # nothing yet\ngeneral_settings: {}  # tail\n",
+    "null-model-list": "model_list:   # none yet\ngeneral_settings: {}\n",
     "one-line-flow-list": "model_list: [{model_name: mine, litellm_params: {model: openai/x}}]  # one line\n",
     "list-at-column-0": "model_list:\n- model_name: mine  # zero indent\n  litellm_params: {model: openai/x}\n",
     "block-scalar-and-quoted-hashes": "general_settings:\n  note: |\n    # not a comment\n    text\n"
