@@ -63,7 +63,7 @@ def keep_while_reads_kept(expression: str) -> bool:
     import jmespath
     from jmespath import exceptions as jp_errors
 
-    from .running import _FIRST_CHILD_ONLY, _SAME_CURRENT, running_sums
+    from .running import FIRST_CHILD_ONLY, SAME_CURRENT, running_sums
 
     plan = running_sums(expression)
     try:
@@ -83,8 +83,8 @@ def keep_while_reads_kept(expression: str) -> bool:
             if not constant:
                 return True
         for index, child in enumerate(node.get("children", [])):
-            same = (kind in _SAME_CURRENT and not (isinstance(child, dict) and child.get("type") == "expref")) \
-                or (kind in _FIRST_CHILD_ONLY and index == 0)
+            same = (kind in SAME_CURRENT and not (isinstance(child, dict) and child.get("type") == "expref")) \
+                or (kind in FIRST_CHILD_ONLY and index == 0)
             stack.append((child, at_root and same, node))
     return False
 

@@ -21,9 +21,9 @@ from jmespath.lexer import Lexer
 SLOT = "__running_{}"
 # Node kinds whose children all see the same current value as the node itself (expref does not: its
 # expression runs on each element; the first child of a pipe/projection/subexpression does, the rest not).
-_SAME_CURRENT = {"comparator", "and_expression", "or_expression", "not_expression", "multi_select_list",
+SAME_CURRENT = {"comparator", "and_expression", "or_expression", "not_expression", "multi_select_list",
                  "multi_select_dict", "key_val_pair", "function_expression"}
-_FIRST_CHILD_ONLY = {"subexpression", "index_expression", "pipe", "projection", "value_projection",
+FIRST_CHILD_ONLY = {"subexpression", "index_expression", "pipe", "projection", "value_projection",
                      "filter_projection", "flatten"}
 _SEES_THE_WHOLE = {"current", "identity", "value_projection"}
 
@@ -127,9 +127,9 @@ def _slots_read_the_context(tree: dict, keys: set[str]) -> bool:
             return False  # `@`, `*` or keys(@) at the top would see the slots too
         children = node.get("children", [])
         for index, child in enumerate(children):
-            if kind in _SAME_CURRENT and not (isinstance(child, dict) and child.get("type") == "expref"):
+            if kind in SAME_CURRENT and not (isinstance(child, dict) and child.get("type") == "expref"):
                 stack.append((child, at_root))
-            elif kind in _FIRST_CHILD_ONLY and index == 0:
+            elif kind in FIRST_CHILD_ONLY and index == 0:
                 stack.append((child, at_root))
             else:
                 stack.append((child, False))
