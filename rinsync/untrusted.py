@@ -67,7 +67,7 @@ def record_problem(record: dict) -> str | None:
     where = _first_non_finite(record)
     if where is not None:
         path, value = where
-        return f"{path} is not a finite number ({_shown_number(value)})"
+        return f"{path} is not a finite number ({shown_number(value)})"
     return None
 
 
@@ -99,7 +99,8 @@ def _dotted(path: tuple) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path))
 
 
-def _shown_number(value: Any) -> str:
+def shown_number(value: Any) -> str:
+    """A number for a message: escaped, cut, and a huge integer by its size instead of its digits."""
     text = str(value) if not isinstance(value, int) else _int_text(value)
     return escape(text, 40)
 
@@ -121,7 +122,7 @@ def value_problem(value: Any, path: str = "") -> str | None:
                 return f"{where or 'value'} holds a control character ('{escape(item)}')"
         elif type(item) in (int, float):
             if not finite(item):
-                return f"{where or 'value'} is not a finite number ({_shown_number(item)})"
+                return f"{where or 'value'} is not a finite number ({shown_number(item)})"
         elif isinstance(item, dict):
             for key, inner in item.items():
                 name = f"{where}.{key}" if where else str(key)

@@ -140,3 +140,22 @@ def test_a_lower_python_digit_limit_still_skips_only_the_record(tmp_path):
                          PYTHONINTMAXSTRDIGITS="640")
     assert result.code == 0, result.err
     assert f"skipped record '{model_id}'" in result.err and "context_length is not a finite number" in result.err
+
+
+def test_a_huge_integer_in_the_rules_is_a_located_error_not_a_skip_of_every_model(tmp_path):
+    import shutil
+
+    from support import REPO
+
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO / "rules", rules, ignore=shutil.ignore_patterns("tests"))
+    (rules / "90-big.yaml").write_text(f"version: 1\ndefaults:\n  model_info:\n    custom_big: {HUGE}\n")
+    config = new_site(tmp_path)
+    before = config.read_bytes()
+    result = run_limited("compile", "--rules", str(rules), "--config", str(config), "--catalog", str(CATALOG_NEW),
+                         cwd=tmp_path)
+    assert result.code == 1 and "Traceback" not in result.err + result.out
+    findings = [line for line in (result.out + result.err).splitlines() if "non-finite-number" in line]
+    assert len(findings) == 1 and "90-big.yaml:4:17:" in findings[0] and "about 400 digits" in findings[0]
+    assert "skipped model" not in result.err
+    assert config.read_bytes() == before
