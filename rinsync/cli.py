@@ -9,21 +9,12 @@ from pathlib import Path
 import click
 
 from . import __version__, exitcodes
+from .options import FiniteFloat
 
 # Only click at the top: `rinsync --help` start-up time is benchmarked (benchmarks/bench_compile.py);
 # everything else, RinsyncError included, is imported where it is used.
 
 FORMATS = ("text", "json", "github")
-
-
-class FiniteFloat(click.FloatRange):
-    """``click.FloatRange`` that also refuses ``nan`` and ``inf`` (usage errors, exit 2): nan passes any bound."""
-
-    def convert(self, value, param, ctx):
-        number = click.FLOAT.convert(value, param, ctx)
-        if number != number or number in (float("inf"), float("-inf")):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return super().convert(number, param, ctx)
 
 
 def default_rules_paths() -> list[Path]:
@@ -152,7 +143,7 @@ COMPILE_OPTIONS = [
                        "Env: RINSYNC_PROXY_URL."),
     click.option("--key-env", default="LITELLM_MASTER_KEY", show_default=True, metavar="NAME",
                   help="Environment variable holding the proxy's key for --proxy (never printed)."),
-    click.option("--reload-timeout", type=click.FloatRange(min=1), default=60, show_default=True, metavar="SECONDS",
+    click.option("--reload-timeout", type=FiniteFloat(min=1), default=60, show_default=True, metavar="SECONDS",
                   envvar="RINSYNC_RELOAD_TIMEOUT",
                   help="Seconds for the reload command plus the proxy's confirmation (and again for a rollback)."),
     click.option("--verbose", "-v", is_flag=True, help="Per-model lines and fetch progress."),
@@ -321,10 +312,10 @@ def openwebui() -> None:
               help="Read key variables from this file when not in the environment (default: ./.env if present).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (created, updated, deleted, kept edits); write nothing.")
 @click.option("--force", is_flag=True, help="Delete even when the shrink guard would refuse.")
-@click.option("--max-remove-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--max-remove-fraction", type=FiniteFloat(0, 1), default=0.5, show_default=True,
               envvar="RINSYNC_MAX_REMOVE_FRACTION",
               help="Refuse (exit 3) to delete more than this fraction of rinsync's records.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60, show_default=True,
+@click.option("--lock-timeout", type=FiniteFloat(min=0), default=60, show_default=True,
               help="Seconds to wait for another sync of the same Open WebUI state (then exit 75).")
 @click.option("--verbose", "-v", is_flag=True, help="One line per record.")
 def openwebui_sync(url: str, key_env: str, catalog: str | None, rules: tuple[Path, ...], config: Path,
@@ -537,7 +528,7 @@ def models(catalog: Path | None, where: str | None, sort: str, limit: int | None
 @click.option("--need", "needs", multiple=True, metavar="CAP[,CAP…]",
               help="Capabilities the model must have: tools, vision, file, audio-in, audio-out, image-out, "
                    "reasoning, schema (comma-separated or repeated).")
-@click.option("--budget", type=click.FloatRange(min=0), metavar="USD",
+@click.option("--budget", type=FiniteFloat(min=0), metavar="USD",
               help="Most USD per million tokens, 3 input : 1 output tokens (the blended price).")
 @click.option("--min-context", type=click.IntRange(min=1), metavar="TOKENS", help="Least context length.")
 @click.option("--modality", type=click.Choice(["text", "image", "audio"]),
@@ -545,7 +536,7 @@ def models(catalog: Path | None, where: str | None, sort: str, limit: int | None
 @click.option("--by", "by", type=click.Choice(["intelligence", "coding", "agentic", "arena"]),
               default="intelligence", show_default=True,
               help="The benchmark score to rank by (Artificial Analysis index, or Design Arena elo).")
-@click.option("--min-score", type=float, metavar="N", help="Only models scoring at least N (keeps weak models "
+@click.option("--min-score", type=FiniteFloat(), metavar="N", help="Only models scoring at least N (keeps weak models "
                                                           "out of the value list).")
 @click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True, help="Picks per list.")
 def recommend(catalog: Path | None, rules: tuple[Path, ...], needs: tuple[str, ...], budget: float | None,
@@ -595,7 +586,7 @@ def recommend(catalog: Path | None, rules: tuple[Path, ...], needs: tuple[str, .
               help="Environment variable holding the proxy's key (sent as a bearer token, never printed).")
 @click.option("--timeout", type=FiniteFloat(min=0.1), default=10, show_default=True,
               help="Seconds to wait for each answer of the proxy.")
-@click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
+@click.option("--wait", type=FiniteFloat(min=0), default=0, show_default=True, metavar="SECONDS",
               help="Wait up to SECONDS for the proxy to agree (asking every 0.5 s; an unreachable proxy counts "
                    "as not yet) instead of checking once.")
 def verify(proxy_url: str, config: Path, key_env: str, timeout: float, wait: float) -> int:
