@@ -43,8 +43,8 @@ log = logging.getLogger("rinsync.http")
 
 
 class HttpError(RinsyncError):
-    """An exchange failed. ``kind``: deadline, timeout, refused, network, too-large, json, redirect, url,
-    plain-http, key. ``reason`` is the text after the URL (redacted)."""
+    """An exchange failed. ``kind``: deadline, timeout, refused, network, too-large, json, not-json, redirect,
+    url, plain-http. ``reason`` is the text after the URL (redacted)."""
 
     def __init__(self, url: str, reason: str, kind: str, exit_code: int = exitcodes.TEMPFAIL):
         super().__init__(f"{url}: {reason}", exit_code)
@@ -71,28 +71,20 @@ class Answer:
     url: str  # the final URL, shown form
 
     def json(self, what: str = "the answer") -> Any:
-        """The body as JSON, bounded (depth, values, finite numbers); HttpError (exit 1) when refused."""
-        from .limits import load_json
+        """The body as JSON, bounded (depth, values, finite numbers). :class:`HttpError` (exit 1) of kind
+        ``json`` when it is JSON rinsync refuses, ``not-json`` when it is no JSON at all."""
+        from .limits import JsonRefused, load_json
 
         try:
             return load_json(self.body, max_depth=JSON_DEPTH, max_values=JSON_VALUES, finite=True)
-        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError and JsonRefused are ValueErrors
-            raise HttpError(self.url, f"{what} is not usable JSON ({_first_line(exc)})", "json",
-                            exitcodes.ERROR) from None
+        except JsonRefused as exc:
+            raise HttpError(self.url, f"{what} refused: it {exc}", "json", exitcodes.ERROR) from None
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError: json's wording is not rinsync's
+            raise HttpError(self.url, f"{what} is not JSON", "not-json", exitcodes.ERROR) from None
 
     def header(self, name: str) -> str | None:
         value = self.headers.get(name)
         return value if isinstance(value, str) and value and len(value) < 512 else None
-
-
-def _first_line(exc: BaseException) -> str:
-    from .limits import JsonRefused
-
-    if isinstance(exc, JsonRefused):
-        return str(exc)
-    if isinstance(exc, UnicodeDecodeError):
-        return "not UTF-8"
-    return "malformed"  # json's own wording is not rinsync's
 
 
 def plain_http_hosts(environ: Mapping[str, str] | None = None) -> frozenset[str]:
