@@ -181,7 +181,7 @@ class HttpClient:
         if secret is not None:
             self.redactor.add(secret.value)
             check_secret(secret)
-        self.last_seconds = exchange  # the bound of the last exchange (for messages)
+        self.last_bound = f"{exchange:g}s"  # ... as a message says it
 
     def remaining(self) -> float:
         return float("inf") if self.deadline is None else self.deadline - time.monotonic()
@@ -199,17 +199,20 @@ class HttpClient:
         sent = dict(self.headers, **(headers or {}))
         sent.update(self._auth(url, shown))
         seconds = min(self.exchange, self.remaining())
-        self.last_seconds = seconds
+        self.last_bound = f"{self.exchange:g}s" if seconds >= self.exchange else \
+            f"the total deadline of {self.total:g}s"
         if seconds <= 0:
-            raise HttpError(shown, f"no complete answer within the total deadline of {self.total:g}s", "deadline")
+            raise HttpError(shown, f"no complete answer within {self.last_bound}", "deadline")
         with Watchdog(seconds) as watchdog:
             try:
                 return self._exchange(method, url, shown, sent, json_body, watchdog, max_bytes or self.max_bytes)
-            except HttpError:
+            except HttpError as exc:
+                if exc.kind == "deadline":
+                    raise HttpError(shown, f"no complete answer within {self.last_bound}", "deadline") from None
                 raise
             except Exception as exc:  # noqa: BLE001 - every failure of an exchange is a failed exchange
                 if watchdog.expired:
-                    raise HttpError(shown, f"no complete answer within {seconds:g}s", "deadline") from None
+                    raise HttpError(shown, f"no complete answer within {self.last_bound}", "deadline") from None
                 kind, reason = network_reason(exc, self.connect, self.read, urlsplit(url).hostname or "")
                 raise HttpError(shown, self.redactor(reason), kind) from None
 
@@ -287,7 +290,7 @@ def _read_body(response, limit: int, strict: bool, shown: str, watchdog) -> byte
         if watchdog.expired:
             break
     if watchdog.expired:  # the watchdog's shutdown can look like the end of a body without a length
-        raise HttpError(shown, f"no complete answer within {watchdog.seconds:g}s", "deadline")
+        raise HttpError(shown, "no complete answer within the deadline", "deadline")
     return b"".join(chunks)[:limit]
 
 

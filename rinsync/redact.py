@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlsplit, urlunsplit
 
 from .untrusted import CONTROL
 
@@ -35,7 +35,7 @@ class Redactor:
         """A secret in every form: as given, stripped, URL-quoted, and each piece between spaces or controls."""
         if not secret:
             return
-        forms = {secret, secret.strip(), quote(secret, safe=""), quote_plus(secret)}
+        forms = {secret, secret.strip(), quote(secret, safe=""), quote_plus(secret), unquote(secret)}
         forms.update(part for part in re.split(r"[\s\x00-\x1f\x7f]+", CONTROL.sub(" ", secret)) if part)
         for form in forms:
             if len(form) >= MIN_SECRET and form not in self.secrets:

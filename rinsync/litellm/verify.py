@@ -204,7 +204,7 @@ def _get(client, url: str, path: str, key_env: str):
         return client.get(url + path)
     except HttpError as exc:
         if exc.kind in ("deadline", "timeout"):  # silent, or trickling: the exchange's deadline ended it
-            raise RinsyncError(f"the proxy at {url} did not complete GET {path} within {client.last_seconds:g}s "
+            raise RinsyncError(f"the proxy at {url} did not complete GET {path} within {client.last_bound} "
                                "(retry later)", exitcodes.TEMPFAIL) from None
         if exc.kind in ("refused", "network"):
             raise RinsyncError(f"cannot reach the LiteLLM proxy at {url}: {exc.reason} (is it running? "

@@ -73,7 +73,7 @@ class Client:
         except HttpError as exc:
             code = exc.exit_code if exc.exit_code == exitcodes.USAGE else exitcodes.OPENWEBUI_FAILED
             if exc.kind in ("deadline", "timeout"):
-                reason = f" gave no complete answer within {self.http.last_seconds:g}s"
+                reason = f" gave no complete answer within {self.http.last_bound}"
             elif exc.kind in ("refused", "network"):
                 reason = f" did not answer ({exc.reason})"
             else:
