@@ -18,7 +18,6 @@ passed through the redactor, the reason built from the exception's type (its tex
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import time
@@ -94,6 +93,8 @@ def plain_http_hosts(environ: Mapping[str, str] | None = None) -> frozenset[str]
 
 
 def is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host.lower() in ("localhost", "localhost."):
         return True
     try:
@@ -150,10 +151,12 @@ def check_url(url: str, where: str) -> None:
 def check_secret(secret: Secret) -> None:
     """A usage error naming the variable when the secret cannot be sent in a header (the value never shown)."""
     problem = key_problem(secret.value)
-    if problem:
-        raise RinsyncError(f"{secret.env} {problem}; nothing was sent (set it to the key alone, e.g. "
-                           f"export {secret.env}=\"$(printf %s \"${secret.env}\" | tr -d '\\r\\n ')\"; "
-                           "its value is not shown)", exitcodes.USAGE)
+    if not problem:
+        return
+    fix = f"set {secret.env} to the key alone, without line breaks, spaces or control characters"
+    if problem.endswith("line break") and secret.env.isidentifier():
+        fix += f", e.g. export {secret.env}=\"$(printf %s \"${secret.env}\" | tr -d '\\r\\n')\""
+    raise RinsyncError(f"{secret.env} {problem}; nothing was sent ({fix}; its value is not shown)", exitcodes.USAGE)
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -50,13 +50,18 @@ class Difference:
     proxy_value: Any = None
 
     def line(self) -> str:
+        """One line: names from the proxy are its data, shown escaped (they can never split or forge a line)."""
+        from ..untrusted import one_line
+
+        model = one_line(self.model)
         if self.kind == "missing":
-            return f"missing: {self.model} (in config, not served by the proxy)"
+            return f"missing: {model} (in config, not served by the proxy)"
         if self.kind == "extra":
-            return f"extra: {self.model} (served by the proxy, not in config)"
+            return f"extra: {model} (served by the proxy, not in config)"
         if self.key is None:
-            return f"drift: {self.model} (served, but not in the proxy's model info)"
-        return f"drift: {self.model} {self.key}: config {_show(self.config_value)}, proxy {_show(self.proxy_value)}"
+            return f"drift: {model} (served, but not in the proxy's model info)"
+        return (f"drift: {model} {one_line(self.key)}: config {_show(self.config_value)}, "
+                f"proxy {_show(self.proxy_value)}")
 
 
 @dataclass

@@ -19,7 +19,16 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from .. import exitcodes
 from ..diagnostics import RinsyncError
-from ..httpclient import HttpClient, HttpError, Secret, check_url, may_send_secret, network_reason, plain_http_hosts
+from ..httpclient import (
+    HttpClient,
+    HttpError,
+    Secret,
+    check_secret,
+    check_url,
+    may_send_secret,
+    network_reason,
+    plain_http_hosts,
+)
 from ..redact import RedactingFilter as RedactingFilter
 from ..redact import Redactor, display_url
 from .cache import CACHE_DIR_NAME as CACHE_DIR_NAME
@@ -126,10 +135,14 @@ def may_send_key(url: str, environ: dict | None = None) -> bool:
 
 
 def resolve_api_key(name: str, env_file: Path | None, environ: dict | None = None) -> tuple[str | None, str]:
-    """The key from the environment, else from ``env_file`` (python-dotenv); and where it came from."""
+    """The key from the environment, else from ``env_file`` (python-dotenv); and where it came from.
+
+    Surrounding whitespace is dropped; a key that still holds a character no HTTP header can carry is a
+    usage error naming the variable (checked here, before anything is written), its value never shown."""
     environ = os.environ if environ is None else environ
     value = environ.get(name, "").strip()
     if value:
+        check_secret(Secret(value, name))
         return value, f"${name}"
     if env_file is not None and env_file.is_file():
         from dotenv import dotenv_values
@@ -139,6 +152,7 @@ def resolve_api_key(name: str, env_file: Path | None, environ: dict | None = Non
         except (OSError, UnicodeDecodeError):
             raise RinsyncError(f"cannot read {env_file}", exitcodes.ERROR) from None
         if value:
+            check_secret(Secret(value, f"{name} in {env_file}"))
             return value, f"{name} in {env_file}"
     return None, "none"
 
