@@ -77,7 +77,7 @@ class Answer:
         try:
             return load_json(self.body, max_depth=JSON_DEPTH, max_values=JSON_VALUES, finite=True)
         except JsonRefused as exc:
-            raise HttpError(self.url, f"{what} refused: it {exc}", "json", exitcodes.ERROR) from None
+            raise HttpError(self.url, f"{what} refused ({exc})", "json", exitcodes.ERROR) from None
         except ValueError:  # JSONDecodeError, UnicodeDecodeError: json's wording is not rinsync's
             raise HttpError(self.url, f"{what} is not JSON", "not-json", exitcodes.ERROR) from None
 

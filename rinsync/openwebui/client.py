@@ -90,7 +90,7 @@ class Client:
             raise OpenWebUIError(self._redact(f"{what}: HTTP {status} {_detail(response)}"),
                                  exitcodes.OPENWEBUI_FAILED)
         try:
-            return response.json(f"{what}: the answer")
+            return response.json("its answer")
         except HttpError as exc:
             if exc.kind == "json":
                 raise OpenWebUIError(f"{what}: Open WebUI at {self.shown}: {exc.reason}; nothing of it was used",
