@@ -19,16 +19,6 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from .. import exitcodes
 from ..diagnostics import RinsyncError
-from ..httpclient import (
-    HttpClient,
-    HttpError,
-    Secret,
-    check_secret,
-    check_url,
-    may_send_secret,
-    network_reason,
-    plain_http_hosts,
-)
 from ..redact import RedactingFilter as RedactingFilter
 from ..redact import Redactor, display_url
 from .cache import CACHE_DIR_NAME as CACHE_DIR_NAME
@@ -40,7 +30,7 @@ DEFAULT_KEY_ENV = "OPENROUTER_API_KEY"
 DEFAULT_TOTAL = 60.0  # seconds for the whole fetch, retries and waits included
 
 __all__ = ["CACHE_DIR_NAME", "CatalogCache", "FetchError", "FetchSettings", "Fetched", "RedactingFilter", "Redactor",
-           "check_url", "display_url", "fetch_catalog", "may_send_key", "refuse_echoed_secrets", "resolve_api_key"]
+           "display_url", "fetch_catalog", "may_send_key", "refuse_echoed_secrets", "resolve_api_key"]
 
 log = logging.getLogger("rinsync.fetch")
 
@@ -77,6 +67,8 @@ class FetchSettings:
                        connect_timeout=_seconds(timeout, "connect", 5), read_timeout=_seconds(timeout, "read", 30),
                        total_timeout=_seconds(timeout, "total", DEFAULT_TOTAL),
                        retries=int(source.get("retries", 3)))
+        from ..httpclient import check_url  # imported when a fetch is set up: a --catalog compile never needs it
+
         if url_override:
             check_url(url_override, "--source-url")
             settings.url = url_override
@@ -131,6 +123,8 @@ def _env_float(environ: dict, name: str, default: float) -> float:
 
 def may_send_key(url: str, environ: dict | None = None) -> bool:
     """The bearer token goes only over HTTPS, to this machine, or to a host named in RINSYNC_ALLOW_PLAIN_HTTP."""
+    from ..httpclient import may_send_secret, plain_http_hosts
+
     return may_send_secret(url, plain_http_hosts(environ))
 
 
@@ -139,6 +133,8 @@ def resolve_api_key(name: str, env_file: Path | None, environ: dict | None = Non
 
     Surrounding whitespace is dropped; a key that still holds a character no HTTP header can carry is a
     usage error naming the variable (checked here, before anything is written), its value never shown."""
+    from ..httpclient import Secret, check_secret
+
     environ = os.environ if environ is None else environ
     value = environ.get(name, "").strip()
     if value:
@@ -173,6 +169,8 @@ def fetch_catalog(settings: FetchSettings, api_key: str | None = None, cache: Ca
                   redactor: Redactor | None = None, sleep=time.sleep) -> Fetched:
     """GET the catalog within ``settings.total_timeout``. Raises FetchError (exit 75) with a one-line,
     secret-free reason; a key no header can carry is a usage error (exit 2)."""
+    from ..httpclient import HttpClient, HttpError, Secret
+
     redactor = redactor or Redactor()
     redactor.add(api_key)
     redactor.add_url(settings.url)
@@ -259,5 +257,7 @@ def _retry_wait(response, settings: FetchSettings, attempt: int) -> float:
 
 def _network_reason(exc: BaseException, settings: FetchSettings) -> str:
     """A short reason built from the exception's type only (its text can hold URLs and credentials)."""
+    from ..httpclient import network_reason
+
     host = urlsplit(settings.url).hostname or ""
     return network_reason(exc, settings.connect_timeout, settings.read_timeout, host)[1]
