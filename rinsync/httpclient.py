@@ -294,6 +294,9 @@ def _read_body(response, limit: int, strict: bool, shown: str, watchdog) -> byte
             break
     if watchdog.expired:  # the watchdog's shutdown can look like the end of a body without a length
         raise HttpError(shown, "no complete answer within the deadline", "deadline")
+    plain = response.headers.get("Content-Encoding", "identity").strip().lower() in ("", "identity")
+    if strict and plain and length.isdigit() and size < int(length):  # urllib3 1.x does not check it itself
+        raise HttpError(shown, "connection broken while reading the response", "network")
     return b"".join(chunks)[:limit]
 
 

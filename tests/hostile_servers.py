@@ -4,6 +4,7 @@ redirect or echo the Authorization header."""
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -110,6 +111,33 @@ def endless(chunk: bytes = b"0," * 32768, limit: int = 256 * 1024 * 1024) -> Ans
         while sent < limit:
             handler.wfile.write(chunk)
             sent += len(chunk)
+
+    return answer
+
+
+@functools.cache
+def _bomb(size: int) -> bytes:
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing
+    block = b"0," * (1 << 19)
+    parts = [packer.compress(b'{"data": [')]
+    parts += [packer.compress(block) for _ in range(size // len(block))]
+    return b"".join(parts) + packer.flush()
+
+
+def gzip_bomb(size: int = 128 << 20) -> Answer:
+    """A ``Content-Encoding: gzip`` body of about 130 KB that inflates to ``size`` bytes (built when served)."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        body = _bomb(size)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        handler.wfile.write(body)
 
     return answer
 

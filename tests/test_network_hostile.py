@@ -15,6 +15,7 @@ from hostile_servers import (
     deep_json,
     echo_auth,
     endless,
+    gzip_bomb,
     json_answer,
     proxy_answers,
     raw_answer,
@@ -86,6 +87,7 @@ HOSTILE_INFO = {
     "infinity": (raw_answer(b'{"data": [{"model_name": "m", "model_info": {"max_tokens": 1e400}}]}'),
                  "no float can hold"),
     "huge": (endless(), "larger than 32 MiB"),
+    "gzip-bomb": (gzip_bomb(), "larger than 32 MiB"),
 }
 
 
