@@ -141,6 +141,21 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+def credentials_problem(url: str) -> str | None:
+    """What a base URL of the proxy or Open WebUI carries that it must not (rinsync authenticates with a key
+    variable, and would print neither): ``user:password@`` or a query string; None when clean."""
+    try:
+        parts = urlsplit(url.strip())
+        has_user = parts.username is not None or parts.password is not None
+    except ValueError:
+        return None  # url_problem says what is wrong
+    if has_user:
+        return "carries credentials (user:password@)"
+    if parts.query:
+        return "carries a query string"
+    return None
+
+
 def check_url(url: str, where: str) -> None:
     """A usage error (exit 2, one line, no credentials shown) for a URL ``requests`` could not fetch."""
     problem = url_problem(url)

@@ -311,3 +311,14 @@ def test_the_key_is_checked_before_the_client_is_built():
         HttpClient(secret=Secret("sk-ok-but-\n-not", "SOME_KEY"))
     assert info.value.exit_code == exitcodes.USAGE and "SOME_KEY holds a control character" in info.value.message
     assert "sk-ok-but" not in info.value.message
+
+
+def test_an_open_webui_url_with_credentials_is_refused_without_showing_them():
+    with pytest.raises(OpenWebUIError) as info:
+        Client("http://admin:owui-url-pass@127.0.0.1:3000", TOKEN, Redactor([TOKEN]))
+    assert info.value.exit_code == exitcodes.USAGE and "carries credentials" in info.value.message
+    assert "owui-url-pass" not in info.value.message and "admin" not in info.value.message
+    with pytest.raises(OpenWebUIError) as info:
+        Client("http://127.0.0.1:3000/?token=owui-query-secret", TOKEN, Redactor([TOKEN]))
+    assert "carries a query string" in info.value.message and "owui-query-secret" not in info.value.message
+    assert Client("http://LocalHost:3000/api/v1/", TOKEN, Redactor([TOKEN])).url == "http://LocalHost:3000"

@@ -186,21 +186,6 @@ class Redact:
         return self.redactor.quoted(text)
 
 
-def _credentials_problem(url: str) -> str | None:
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(url.strip())
-        has_user = parts.username is not None or parts.password is not None
-    except ValueError:
-        return None  # the client's URL check says what is wrong
-    if has_user:
-        return "carries credentials (user:password@)"
-    if parts.query:
-        return "carries a query string"
-    return None
-
-
 def _get(client, url: str, path: str, key_env: str):
     """GET base+path; returns the answer (any status). Unreachable or past a deadline -> 75."""
     from ..httpclient import HttpError
@@ -260,10 +245,10 @@ def fetch_proxy(url: str, key: str | None, key_env: str = "LITELLM_MASTER_KEY",
     ``timeout``), however slowly the proxy sends its bytes. Bodies are capped and parsed with bounds; a
     hostile or huge answer is a one-line :class:`RinsyncError` (exit 1), never a traceback.
     """
-    from ..httpclient import HttpClient, Secret
+    from ..httpclient import HttpClient, Secret, credentials_problem
 
     shown = base_url(url)
-    problem = _credentials_problem(url)
+    problem = credentials_problem(url)
     if problem:
         raise RinsyncError(f"--proxy {shown}: the URL {problem}; rinsync authenticates with ${key_env} (remove them "
                            "from the URL)", exitcodes.USAGE)

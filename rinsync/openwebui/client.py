@@ -47,15 +47,16 @@ def base_url(url: str) -> str:
 class Client:
     def __init__(self, url: str, token: str, redactor, timeout: float = EXCHANGE_SECONDS,
                  key_env: str = "OPENWEBUI_API_KEY", total: float = TOTAL_SECONDS):
-        from ..httpclient import HttpClient, Secret
+        from ..httpclient import HttpClient, Secret, credentials_problem
         from ..redact import Redactor, display_url
 
         self.key_env = key_env
         self.url = base_url(url)
         self.shown = display_url(self.url).rstrip("/")
-        if self.shown != self.url:
-            raise OpenWebUIError(f"the Open WebUI URL {self.shown} carries credentials or a query; rinsync "
-                                 f"authenticates with {key_env} (remove them from the URL)", exitcodes.USAGE)
+        problem = credentials_problem(self.url)
+        if problem:
+            raise OpenWebUIError(f"the Open WebUI URL {self.shown} {problem}; rinsync authenticates with "
+                                 f"{key_env} (remove them from the URL)", exitcodes.USAGE)
         self.redactor = redactor if isinstance(redactor, Redactor) else Redactor()
         self._outer = redactor
         self.http = HttpClient(self.redactor, total=total, exchange=timeout, connect=min(5.0, timeout), read=timeout,
