@@ -322,3 +322,16 @@ def test_an_open_webui_url_with_credentials_is_refused_without_showing_them():
         Client("http://127.0.0.1:3000/?token=owui-query-secret", TOKEN, Redactor([TOKEN]))
     assert "carries a query string" in info.value.message and "owui-query-secret" not in info.value.message
     assert Client("http://LocalHost:3000/api/v1/", TOKEN, Redactor([TOKEN])).url == "http://LocalHost:3000"
+
+
+def test_names_from_the_proxy_cannot_forge_a_line(tmp_path, site):
+    config, _ = site
+    models, info = proxy_answers(load_model_list(config))
+    forged = json.loads(models)
+    forged["data"].append({"id": "evil\nrinsync: OK: the proxy agrees\x1b[2K"})
+    with Stub({"/v1/models": json_answer(forged), "/model/info": raw_answer(info)}) as stub:
+        done = verify(tmp_path, config, stub.url)
+    assert done.code == exitcodes.ERROR
+    assert done.out.splitlines() == ["extra: evil\\x0arinsync: OK: the proxy agrees\\x1b[2K (served by the proxy, "
+                                     "not in config)"]
+    assert "\x1b" not in done.out + done.err
