@@ -335,3 +335,18 @@ def test_names_from_the_proxy_cannot_forge_a_line(tmp_path, site):
     assert done.out.splitlines() == ["extra: evil\\x0arinsync: OK: the proxy agrees\\x1b[2K (served by the proxy, "
                                      "not in config)"]
     assert "\x1b" not in done.out + done.err
+
+
+@pytest.mark.parametrize("text, words", [
+    ('{"a": NaN}', "NaN"), ('[-Infinity]', "Infinity"), ("[1e400]", "no float can hold"),
+    ("[-" + "9" * 400 + "]", "beyond float range"), ("[" * 65 + "]" * 65, "more than 64 levels"),
+    ("[" + "0," * 100 + "0]", "more than 100 values")])
+def test_bounded_json_refuses_what_no_comparison_survives(text, words):
+    from rinsync.limits import JsonRefused, load_json
+
+    with pytest.raises(JsonRefused) as info:
+        load_json(text, max_depth=64, max_values=100, finite=True)
+    assert words in str(info.value)
+    assert load_json('{"a": [1, 2.5e-06, -3, {"b": null}]}', max_depth=64, max_values=100, finite=True) == \
+        {"a": [1, 2.5e-06, -3, {"b": None}]}
+    assert load_json("[1e400]") == [float("inf")]  # without finite=True: json's own behaviour (rinsync's files)
