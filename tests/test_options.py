@@ -103,3 +103,15 @@ def test_env_number_refuses_what_click_options_refuse(raw, fragment):
     assert caught.value.message.startswith("RINSYNC_RETRY_BACKOFF=") and fragment in caught.value.message
     assert env_number("RINSYNC_RETRY_BACKOFF", 1.0, environ={"RINSYNC_RETRY_BACKOFF": " 2.5 "}) == 2.5
     assert env_number("RINSYNC_RETRY_BACKOFF", 1.0, environ={}) == 1.0
+
+
+@pytest.mark.parametrize("name", ["RINSYNC_RETRY_BACKOFF", "RINSYNC_RETRY_MAX_WAIT"])
+@pytest.mark.parametrize("value", BAD)
+def test_non_finite_retry_variable_is_refused_before_a_fetch(tmp_path, name, value):
+    config = tmp_path / "config.yaml"
+    config.write_bytes(CONFIG_TEXT)
+    result = run_limited("compile", "--config", str(config), "--source-url", "http://127.0.0.1:9/api/v1/models",
+                         cwd=tmp_path, timeout=20, **{name: value})
+    error = _one_error(result)
+    assert error.startswith(f"Error: {name}=") and "not a finite number" in error
+    assert config.read_bytes() == CONFIG_TEXT
