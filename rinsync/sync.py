@@ -297,6 +297,7 @@ def _merge(entries: list[dict], options: SyncOptions, report: SyncReport, redact
 
     config = Path(options.config)
     with _locked(options, config):
+        _recover(options, report, config)  # trustb: complete an apply a killed run left (files/journal.py)
         existing = read_config(config)
         scan = _scan_for_normal_mode(config, existing)
         report.warnings += scan.warnings
@@ -335,6 +336,7 @@ def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor
     the proxy first, and the files are recorded before (returns that Snapshot, else None)."""
     from .files.atomic import PendingFile, write_atomic
     from .files.backups import Backup
+    from .files.journal import begin as begin_journal
     from .files.safeopen import refuse_links
     from .files.snapshot import Snapshot
     from .litellm.state import state_path
@@ -353,6 +355,7 @@ def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor
             options.applier.check()
             snapshot = Snapshot([p for f in files for p in ([state_path(f.path)] if f.state else []) + [f.path]],
                                 follow=[Path(options.config)])
+            begin_journal(Path(options.config), snapshot, options.applier)  # trustb: apply journal, files/journal.py
         for item, new in zip(files, pending, strict=True):
             backup = Backup(item.path, item.old, options.backups) if item.old is not None else None
             try:
@@ -377,6 +380,13 @@ def _apply(options: SyncOptions, snapshot, report: SyncReport) -> None:
     from .apply import Change, apply_change
 
     apply_change(options.applier, Change(Path(options.config), snapshot), report.lines)
+
+
+def _recover(options: SyncOptions, report: SyncReport, *paths: Path) -> None:
+    """trustb: an apply journal a killed run left is completed or rolled back first (rinsync/files/journal.py)."""
+    from .files.journal import recover
+
+    recover(Path(options.config), list(paths), options.applier, report.lines, dry_run=options.dry_run)
 
 
 @contextlib.contextmanager
@@ -468,6 +478,7 @@ def _merge_include(entries: list[dict], options: SyncOptions, report: SyncReport
 
         refuse_links(target)  # rinsync's own file: a link planted there is neither read nor written
     with _locked(options, config, target):
+        _recover(options, report, config, target)  # trustb: complete an apply a killed run left (files/journal.py)
         cfg = read_config(config)
         scan = scan_includes(config, cfg.document, target)
         report.warnings += scan.warnings
