@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import os
@@ -181,7 +182,9 @@ def _read_own(path: Path, limit: int) -> bytes | None:
     except OSError as exc:
         from .safeopen import refusal
 
-        raise refusal(path, f"it cannot be opened safely ({exc.strerror or type(exc).__name__})") from None
+        why = "it is a symbolic link" if exc.errno == errno.ELOOP else \
+            f"it cannot be opened safely: {exc.strerror or type(exc).__name__}"
+        raise refusal(path, why) from None
     try:
         check_opened(fd, path, own=True)
         chunks, size = [], 0
@@ -217,7 +220,8 @@ def _valid(document, allowed: set[Path]) -> str | None:
                 or not isinstance(entry.get("existed"), bool):
             return "a file entry without a path"
         if Path(entry["path"]) not in allowed:
-            return f"it names {entry['path']}, which this sync does not write (sync with the same --include-file)"
+            return (f"it names {entry['path']}, a file this sync does not write; an --include-file sync needs the "
+                    "same option")
         if entry["existed"]:
             if not (isinstance(entry.get("copy"), str) and isinstance(entry.get("sha256"), str)
                     and isinstance(entry.get("mode"), int) and 0 <= entry["mode"] <= 0o7777):

@@ -145,7 +145,7 @@ def _damage_text(path: Path, text: str) -> None:
     (lambda p, d: p.write_text("{not json"), "not JSON"),
     (lambda p, d: p.write_text(json.dumps({**d, "version": 99})), "not a rinsync apply journal"),
     (lambda p, d: p.write_text(json.dumps({**d, "files": [{**d["files"][0], "path": "/etc/passwd"}]})),
-     "it names /etc/passwd, which this sync does not write"),
+     "it names /etc/passwd, a file this sync does not write"),
     (lambda p, d: p.write_text(json.dumps({**d, "files": [{**d["files"][0], "copy": "../../x"}]})),
      "a copy named '../../x'"),
     (lambda p, d: p.write_text(json.dumps({**d, "files": [{**d["files"][0], "sha256": "0" * 64}]})),
