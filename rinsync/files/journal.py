@@ -37,6 +37,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -50,6 +51,7 @@ VERSION = 1
 MAX_JOURNAL_BYTES = 1024 * 1024
 MAX_COPY_BYTES = 256 * 1024 * 1024
 PHASES = ("writing", "applying", "rolling back", "rollback failed")
+STARTED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 class JournalError(RinsyncError):
@@ -210,8 +212,9 @@ def _valid(document, allowed: set[Path]) -> str | None:
     if not isinstance(document, dict) or document.get("version") != VERSION \
             or document.get("generator") != "rinsync":
         return "not a rinsync apply journal"
-    if document.get("phase") not in PHASES or not isinstance(document.get("started"), str):
-        return "no phase"
+    if document.get("phase") not in PHASES or not isinstance(document.get("started"), str) \
+            or not STARTED.fullmatch(document["started"]):
+        return "no phase or start time"
     files, proxies = document.get("files"), document.get("proxies")
     if not isinstance(files, list) or not files or not isinstance(proxies, list):
         return "no list of files"

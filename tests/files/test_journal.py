@@ -151,6 +151,7 @@ def _damage_text(path: Path, text: str) -> None:
     (lambda p, d: p.write_text(json.dumps({**d, "files": [{**d["files"][0], "sha256": "0" * 64}]})),
      "does not match"),
     (lambda p, d: p.write_text(" " * (journal.MAX_JOURNAL_BYTES + 1)), "larger than"),
+    (lambda p, d: p.write_text(json.dumps({**d, "started": "\x1b[2Jnow"})), "no phase or start time"),
     (lambda p, d: p.write_text("[" * 100000), "not JSON"),
 ])
 def test_a_damaged_journal_stops_the_sync_with_nothing_changed(site, tmp_path, damage, why):
