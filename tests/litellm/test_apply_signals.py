@@ -158,3 +158,24 @@ def test_a_planted_or_damaged_journal_is_one_line_and_nothing_changes(site, tmp_
                        **{KEY_ENV: KEY})
     assert_one_line_error(done, code, fragment)
     assert files(config) == before
+
+
+def test_the_journal_is_on_disk_before_the_files_are_replaced(site, tmp_path, run_cli, monkeypatch):
+    """A kill right after the files were renamed, before any reload ran (the sync stopped there), is repaired."""
+    import rinsync.sync
+
+    config, smaller, proxy = site
+    served = proxy.served()
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with monkeypatch.context() as patch:
+        patch.setattr(rinsync.sync, "_apply", lambda *a, **k: None)  # the run "dies" once the files are written
+        done = run_cli(*args(config, smaller, proxy, "touch RELOAD"))
+    assert done.code == 0, done.err
+    document = json.loads(journal_path(config).read_text())
+    assert document["phase"] == "writing" and proxy.served() == served
+    assert KEY not in journal_path(config).read_text()
+    done = run_cli(*args(config, smaller, proxy, "touch RELOAD"))
+    assert done.code == 0, done.err
+    assert "recovered: the proxy serves the files on disk" in done.err and "no changes" in done.err
+    assert proxy.served() == [e["model_name"] for e in load_model_list(config)] != served
+    assert leftovers(tmp_path) == []
