@@ -179,3 +179,23 @@ def test_the_journal_is_on_disk_before_the_files_are_replaced(site, tmp_path, ru
     assert "recovered: the proxy serves the files on disk" in done.err and "no changes" in done.err
     assert proxy.served() == [e["model_name"] for e in load_model_list(config)] != served
     assert leftovers(tmp_path) == []
+
+
+def test_a_signal_during_the_reload_command_kills_it_and_rolls_back(site, tmp_path):
+    import os
+
+    config, smaller, proxy = site
+    old, served = files(config), proxy.served()
+    hangs_once = "if [ -e ONCE ]; then touch RELOAD; else touch ONCE; echo $$ > RELOADING; exec sleep 60; fi"
+    run = start(tmp_path, *args(config, smaller, proxy, hangs_once, "--reload-timeout", "40"))
+    assert wait_until(lambda: (tmp_path / "RELOADING").exists() and (tmp_path / "RELOADING").read_text().strip(),
+                      LIMIT)
+    pid = int((tmp_path / "RELOADING").read_text())
+    run.send_signal(signal.SIGTERM)
+    out, err = run.communicate(timeout=LIMIT)
+    assert run.returncode == 5, err
+    assert "interrupted by SIGTERM before the proxy confirmed it" in err and "Traceback" not in err
+    with pytest.raises(ProcessLookupError):  # the reload command's process group was killed
+        os.kill(pid, 0)
+    assert files(config) == old and proxy.served() == served
+    assert leftovers(tmp_path) == []
