@@ -199,3 +199,25 @@ def test_a_signal_during_the_reload_command_kills_it_and_rolls_back(site, tmp_pa
         os.kill(pid, 0)
     assert files(config) == old and proxy.served() == served
     assert leftovers(tmp_path) == []
+
+
+def test_include_mode_journal_is_repaired_by_an_include_mode_sync_only(site, tmp_path, run_cli, monkeypatch):
+    import rinsync.sync
+
+    config, smaller, proxy = site
+    monkeypatch.setenv(KEY_ENV, KEY)
+    include = ["--include-file", "generated.yaml", "--migrate"]
+    with monkeypatch.context() as patch:
+        patch.setattr(rinsync.sync, "_apply", lambda *a, **k: None)  # killed once the files are written
+        done = run_cli(*args(config, smaller, proxy, "touch RELOAD", *include))
+    assert done.code == 0, done.err
+    named = {Path(f["path"]).name for f in json.loads(journal_path(config).read_text())["files"]}
+    assert named == {"config.yaml", "generated.yaml", ".rinsync-state.generated.yaml.json"}
+    before = contents(tmp_path)
+    normal = run_cli(*args(config, smaller, proxy, "touch RELOAD"))  # a sync of another shape: refused
+    assert normal.code == 1 and "an --include-file sync needs the same option" in normal.err
+    assert contents(tmp_path) == before
+    done = run_cli(*args(config, smaller, proxy, "touch RELOAD", "--include-file", "generated.yaml"))
+    assert done.code == 0, done.err
+    assert "recovered: the proxy serves the files on disk" in done.err
+    assert leftovers(tmp_path) == []
