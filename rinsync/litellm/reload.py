@@ -99,6 +99,9 @@ class ReloadApplier:
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
                 code = None
+            except BaseException:  # a signal (rinsync.signals.Interrupted) or Ctrl-C: no command left running
+                _kill_group(proc)
+                raise
             output.seek(0)
             text = self._clean(output.read().decode("utf-8", "replace"))
         lines = [line.rstrip() for line in text.splitlines() if line.strip()]

@@ -16,7 +16,7 @@ from ..diagnostics import RinsyncError
 from .apply import apply_plan, failure
 from .client import Client, base_url
 from .plan import Plan, plan, shrink_refusal
-from .state import default_state_path, load_base, state_bytes
+from .state import default_state_path, load_state, state_bytes
 
 __all__ = ["OpenWebUITarget", "RecordsPlan", "Settings", "default_state_path", "sync_records"]
 
@@ -46,6 +46,9 @@ def plan_lines(result: Plan, detailed: bool) -> list[str]:
             lines.append(f"  = {model_id}: kept the admin's {', '.join(kept)}{note}")
     lines += [f"  ! {model_id}: an Open WebUI record rinsync did not create has this id; left alone"
               for model_id in result.foreign]
+    if detailed:  # marked records rinsync did not create (an admin's copy of a generated model)
+        lines += [f"  ? {model_id}: carries rinsync's marker but rinsync did not create it (an admin's copy?); "
+                  "left alone" for model_id in result.unowned if model_id not in result.foreign]
     return lines
 
 
@@ -78,10 +81,11 @@ def sync_records(records: list[dict], settings: Settings, redactor, lines: list[
     client = Client(url, settings.token, redactor, key_env=settings.key_env)
     with _locked(settings):
         current = client.records()
-        base, note = load_base(settings.state, url)
+        owned, note = load_state(settings.state, url)
+        base = owned.base
         if note:
             warnings.append(note)
-        result = plan(records, current, base)
+        result = plan(records, current, base, owned.created)
         warnings += result.notes
         lines += plan_lines(result, settings.detailed or settings.dry_run)
         line = summary(result, url, len(records))
@@ -93,7 +97,7 @@ def sync_records(records: list[dict], settings: Settings, redactor, lines: list[
             lines.append(f"dry run: {line} (nothing written)")
             return
         applied = apply_plan(client, result, base)
-        data = state_bytes(settings.state, url, applied.base)
+        data = state_bytes(settings.state, url, applied.base, applied.created)
         with contextlib.suppress(OSError):
             if settings.state.read_bytes() == data:
                 data = None
