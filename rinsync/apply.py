@@ -53,6 +53,13 @@ class Applier(Protocol):
         """Put the previous files back, make the service take them and confirm; ApplyFailed if it cannot."""
 
 
+def _serving(applier: Applier) -> str:
+    """FLEET HOOK: "; now replica 1 (URL): previous config, …" from an applier of several replicas
+    (rinsync.litellm.fleet.FleetApplier.serving); "" for one proxy."""
+    serving = getattr(applier, "serving", None)
+    return f"; {serving()}" if callable(serving) else ""
+
+
 def apply_change(applier: Applier, change: Change, lines: list[str]) -> None:
     """apply → confirm; on failure rollback, then raise exit 5 (loudly if the rollback is not served either).
 
@@ -74,7 +81,8 @@ def apply_change(applier: Applier, change: Change, lines: list[str]) -> None:
                 f"PROXY AND CONFIG DISAGREE: the new config was not served ({reason}); the previous config was "
                 f"put back, but {second.message}; check the proxy now (its log, and rinsync verify --proxy URL "
                 "--wait 60), then sync again", exitcodes.APPLY_ROLLED_BACK) from None
-        raise RinsyncError(f"new config rejected by the proxy, previous config restored: {reason}",
+        raise RinsyncError("new config rejected by the proxy, previous config restored: "
+                           f"{reason}{_serving(applier)}",
                            exitcodes.APPLY_ROLLED_BACK)
     finally:
         lines += change.notes

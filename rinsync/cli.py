@@ -139,9 +139,11 @@ def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) 
               help="After a sync that replaced the config (or its include file), run 'sh -c CMD' to make LiteLLM "
                    "re-read it (e.g. 'kill -HUP <gunicorn master pid>'), then wait until --proxy serves it; if it "
                    "does not, the previous files are restored and reloaded (exit 5). Env: RINSYNC_RELOAD_CMD.")
-@click.option("--proxy", "proxy_url", metavar="URL", envvar="RINSYNC_PROXY_URL",
-              help="The running proxy that must confirm a --reload-cmd, e.g. http://localhost:4000. "
-                   "Env: RINSYNC_PROXY_URL.")
+@click.option("--proxy", "proxy_url", metavar="URL", envvar="RINSYNC_PROXY_URL", multiple=True,
+              help="The running proxy that must confirm a --reload-cmd, e.g. http://localhost:4000. Repeat it (or "
+                   "give a comma- or space-separated list) for a fleet of replicas: each is confirmed on its own "
+                   "address, canary first; {proxy} and {index} in --reload-cmd run it once per replica "
+                   "(docs/fleet.md). Env: RINSYNC_PROXY_URL.")
 @click.option("--key-env", default="LITELLM_MASTER_KEY", show_default=True, metavar="NAME",
               help="Environment variable holding the proxy's key for --proxy (never printed).")
 @click.option("--reload-timeout", type=click.FloatRange(min=1), default=60, show_default=True, metavar="SECONDS",
@@ -158,7 +160,7 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
                     include_file: str | None, migrate: bool, source_url: str | None, env_file: Path | None,
                     dry_run: bool, force: bool,
                     max_remove_fraction: float, validate_cmd: str | None, backups: int, lock_timeout: float,
-                    reload_cmd: str | None, proxy_url: str | None, key_env: str, reload_timeout: float,
+                    reload_cmd: str | None, proxy_url: tuple[str, ...], key_env: str, reload_timeout: float,
                     verbose: bool, debug: bool, openwebui_url: str | None = None,
                     openwebui_key_env: str = "OPENWEBUI_API_KEY") -> int:
     """Sync the catalog into the LiteLLM config: fetch, compile, merge, back up, write atomically.
@@ -206,23 +208,34 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
     return report.exit_code
 
 
-def _reload_applier(reload_cmd: str | None, proxy_url: str | None, key_env: str, timeout: float,
+def _reload_applier(reload_cmd: str | None, proxy_url: tuple[str, ...] | str | None, key_env: str, timeout: float,
                     output: str | None, redactor):
-    """The applier for --reload-cmd (None without one: an empty RINSYNC_RELOAD_CMD means no reload)."""
+    """The applier for --reload-cmd (None without one: an empty RINSYNC_RELOAD_CMD means no reload): one
+    proxy's ReloadApplier, or a FleetApplier for several --proxy (or a {proxy}/{index} command)."""
     import os
+
+    from .litellm.fleet import per_replica, split_proxies
 
     if not reload_cmd or not reload_cmd.strip():
         return None
     if output is not None:
         raise click.UsageError("--reload-cmd applies a merged --config; it does not work with --output")
-    if not proxy_url or not proxy_url.strip():
+    try:
+        proxies = split_proxies(proxy_url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--proxy'") from None
+    if not proxies:
         raise click.UsageError("--reload-cmd needs --proxy URL (or RINSYNC_PROXY_URL): the proxy that must confirm "
                                "the new config")
-    from .litellm.reload import ReloadApplier
-
     key = os.environ.get(key_env) or None
     redactor.add(key)
-    return ReloadApplier(reload_cmd, proxy_url, key, key_env, timeout, redactor)
+    if len(proxies) == 1 and not per_replica(reload_cmd):
+        from .litellm.reload import ReloadApplier
+
+        return ReloadApplier(reload_cmd, proxies[0], key, key_env, timeout, redactor)
+    from .litellm.fleet import FleetApplier
+
+    return FleetApplier(reload_cmd, proxies, key, key_env, timeout, redactor)
 
 
 @cli.group()
