@@ -145,6 +145,14 @@ def run_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
     """Run one sync. ``report`` (lines, warnings) is filled in as it goes, also when an error is raised."""
     redactor = redactor or Redactor()
     report = report if report is not None else SyncReport()
+    # BUCKET HOOK (fleet): --config s3://BUCKET/KEY merges into a bucket object (rinsync/litellm/bucket.py)
+    from .litellm.bucket import is_bucket_config, merge_bucket, parse_url
+
+    bucket = options.output is None and is_bucket_config(options.config)
+    if bucket:
+        parse_url(options.config)  # a bad url stops before the catalog is fetched
+        options.cache_dir = options.cache_dir or Path(os.environ.get("RINSYNC_CACHE_DIR", "").strip() or CACHE_DIR_NAME)
+    # END BUCKET HOOK
     token = _openwebui_token(options, redactor) if options.openwebui_url else None
     source, engine, result = _compile(ruleset, options, redactor, report)
     records = source.catalog.records
@@ -156,6 +164,7 @@ def run_sync(ruleset, options: SyncOptions, redactor: Redactor | None = None,
     else:
         # the cache is updated under the config's lock, after the config: never by a refused sync
         merge = _merge_include if options.include_file is not None else _merge
+        merge = merge_bucket if bucket else merge  # BUCKET HOOK (fleet)
         merge(result.entries, options, report, redactor, on_success=lambda: _store_cache(source, redactor, report))
     if token is not None:
         sync_openwebui(webui_records, options, token, redactor, report, after_config=True)

@@ -172,7 +172,8 @@ class FleetApplier:
                     self._set(replica, UNKNOWN)
             raise ApplyFailed("restoring the previous files failed "
                               f"({self.replicas[0].member._clean(exc.message)})") from None
-        change.notes.append("rollback: restored " + ", ".join(_shown(p) for p in change.snapshot.paths))
+        change.notes.append("rollback: restored " + (getattr(change.snapshot, "shown", None)
+                                                      or ", ".join(_shown(p) for p in change.snapshot.paths)))
         touched = [r for r in self.replicas if r.state != UNTOUCHED]
         if per_replica(self.command):
             for replica in touched:

@@ -68,7 +68,7 @@ class ReloadApplier:
             change.snapshot.restore()
         except RinsyncError as exc:
             raise ApplyFailed(f"restoring the previous files failed ({self._clean(exc.message)})") from None
-        names = ", ".join(_shown(p) for p in change.snapshot.paths)
+        names = getattr(change.snapshot, "shown", None) or ", ".join(_shown(p) for p in change.snapshot.paths)
         change.notes.append(f"rollback: restored {names}")
         self._deadline = time.monotonic() + self.timeout
         try:
