@@ -144,6 +144,11 @@ def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) 
                    "give a comma- or space-separated list) for a fleet of replicas: each is confirmed on its own "
                    "address, canary first; {proxy} and {index} in --reload-cmd run it once per replica "
                    "(docs/fleet.md). Env: RINSYNC_PROXY_URL.")
+@click.option("--fleet-batch", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+              envvar="RINSYNC_FLEET_BATCH", expose_value=False, callback=lambda ctx, _p, v: ctx.meta.update(
+                  {"rinsync.fleet_batch": v}),
+              help="With several --proxy and a {proxy}/{index} --reload-cmd: after the canary, reload N replicas "
+                   "at a time (each still confirmed on its own address). Env: RINSYNC_FLEET_BATCH.")
 @click.option("--key-env", default="LITELLM_MASTER_KEY", show_default=True, metavar="NAME",
               help="Environment variable holding the proxy's key for --proxy (never printed).")
 @click.option("--reload-timeout", type=click.FloatRange(min=1), default=60, show_default=True, metavar="SECONDS",
@@ -235,7 +240,8 @@ def _reload_applier(reload_cmd: str | None, proxy_url: tuple[str, ...] | str | N
         return ReloadApplier(reload_cmd, proxies[0], key, key_env, timeout, redactor)
     from .litellm.fleet import FleetApplier
 
-    return FleetApplier(reload_cmd, proxies, key, key_env, timeout, redactor)
+    batch = click.get_current_context().meta.get("rinsync.fleet_batch", 1)
+    return FleetApplier(reload_cmd, proxies, key, key_env, timeout, redactor, batch=batch)
 
 
 @cli.group()

@@ -152,3 +152,15 @@ def test_proxy_lists_from_the_environment_and_bad_urls(fleet, run_cli, monkeypat
                   "--reload-cmd", "touch {index}", "--proxy", "http://127.0.0.1:1;rm -rf x")
     assert bad.code == 2 and "--proxy" in bad.err and "Traceback" not in bad.err
     assert files(config) == kept
+
+
+def test_after_the_canary_a_batch_reloads_together_each_still_confirmed(fleet, tmp_path):
+    config, proxies, sync = fleet
+    done = sync(f"touch {tmp_path}/r{{index}}/RELOAD", "--fleet-batch", "2")
+    assert done.code == 0, done.err
+    steps = [("reload" if "reload: ran" in ln else "confirm", next(i for i, p in enumerate(proxies, 1)
+                                                                    if f"r{i}/RELOAD" in ln or p.url in ln))
+             for ln in done.err.splitlines() if "reload: ran" in ln or "confirmed: the proxy at" in ln]
+    assert steps == [("reload", 1), ("confirm", 1), ("reload", 2), ("reload", 3), ("confirm", 2), ("confirm", 3)]
+    after = [e["model_name"] for e in load_model_list(config)]
+    assert all(p.served() == after for p in proxies)
