@@ -130,3 +130,14 @@ def _fast_client(url):
     from botocore.config import Config
 
     return boto3.client("s3", config=Config(connect_timeout=1, read_timeout=1, retries={"max_attempts": 1}))
+
+
+def test_an_object_that_is_not_a_config_is_one_line_and_stays_as_it_is(s3, bucket, run_cli):
+    broken = b"model_list: [\n  - {model_name: x\n"
+    s3.client().put_object(Bucket=bucket, Key=KEY, Body=broken)
+    done = sync(run_cli, bucket)
+    assert done.code == exitcodes.ERROR, done.err
+    [line] = error_lines(done.err)
+    assert line.startswith(f"rinsync: error: s3://{bucket}/{KEY}: not valid YAML") and "nothing written" in line
+    assert "rinsync-bucket-" not in done.err, "the private local copy is never named"
+    assert s3.read(bucket, KEY) == broken and len(s3.versions(bucket, KEY)) == 2
