@@ -31,6 +31,7 @@ from .reload import DEFAULT_RELOAD_TIMEOUT, ReloadApplier, _shown
 from .verify import base_url
 
 PLACEHOLDERS = ("{proxy}", "{index}")
+MAX_PARALLEL_CHECKS = 8  # replicas asked at once before anything is written
 # what a replica's URL may contain: it is put into a shell command as it is
 _SAFE_URL = re.compile(r"https?://[A-Za-z0-9.\-_\[\]:%/]+")
 
@@ -126,13 +127,22 @@ class FleetApplier:
     # -- the protocol -------------------------------------------------------------------------------
 
     def check(self) -> None:
-        """Every replica answers as a LiteLLM proxy with this key (one that is down is fine)."""
-        for replica in self.replicas:
+        """Every replica answers as a LiteLLM proxy with this key (one that is down is fine); asked side by
+        side, the first refusal in fleet order is raised."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def ask(replica: Replica) -> RinsyncError | None:
             try:
                 replica.member.check()
             except RinsyncError as exc:
                 exc.message = f"replica {replica.index} of {len(self.replicas)}: {exc.message}"
-                raise
+                return exc
+            return None
+
+        with ThreadPoolExecutor(max_workers=min(len(self.replicas), MAX_PARALLEL_CHECKS)) as pool:
+            refusals = [e for e in pool.map(ask, self.replicas) if e is not None]
+        if refusals:
+            raise refusals[0]
 
     def apply(self, change: Change) -> None:
         """Roll the new config out (canary, then batches), each replica confirmed before the next."""

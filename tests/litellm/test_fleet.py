@@ -164,3 +164,15 @@ def test_after_the_canary_a_batch_reloads_together_each_still_confirmed(fleet, t
     assert steps == [("reload", 1), ("confirm", 1), ("reload", 2), ("reload", 3), ("confirm", 2), ("confirm", 3)]
     after = [e["model_name"] for e in load_model_list(config)]
     assert all(p.served() == after for p in proxies)
+
+
+def test_a_replica_that_is_not_a_litellm_proxy_stops_the_sync_before_anything_is_written(fleet, httpserver):
+    config, proxies, sync = fleet
+    kept = files(config)
+    urls = [proxies[0].url, httpserver.url_for("/").rstrip("/"), proxies[2].url]  # answers 500 to everything
+    done = sync("touch RELOAD-{index}", urls=urls)
+    assert done.code == 1, done.err
+    [line] = error_lines(done.err)
+    assert line.startswith(f"rinsync: error: replica 2 of 3: the proxy at {urls[1]} answered HTTP 500")
+    assert line.endswith("nothing written (--reload-cmd needs the proxy to confirm the new config)")
+    assert files(config) == kept and not list(config.parent.glob("RELOAD-*"))
