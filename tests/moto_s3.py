@@ -26,6 +26,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def require_s3_tools() -> None:
+    """boto3 and moto[server] are installed, or the test skips (fails under RINSYNC_REQUIRE_INTEGRATION=1)."""
+    try:
+        import boto3  # noqa: F401
+        import moto.server  # noqa: F401
+    except ImportError as exc:
+        if os.environ.get("RINSYNC_REQUIRE_INTEGRATION") == "1":
+            pytest.fail(f"moto[server] and boto3 are required here: {exc}")
+        pytest.skip("needs moto[server] and boto3 (pip install 'moto[server]' boto3)")
+
+
 class MotoS3:
     def __init__(self, log_path=None):
         self.port = _free_port()
@@ -41,13 +52,7 @@ class MotoS3:
                 "AWS_EC2_METADATA_DISABLED": "true", "NO_PROXY": "127.0.0.1,localhost"}
 
     def start(self) -> MotoS3:
-        try:
-            import boto3  # noqa: F401
-            import moto.server  # noqa: F401
-        except ImportError as exc:
-            if os.environ.get("RINSYNC_REQUIRE_INTEGRATION") == "1":
-                pytest.fail(f"moto[server] and boto3 are required here: {exc}")
-            pytest.skip("needs moto[server] and boto3 (pip install 'moto[server]' boto3)")
+        require_s3_tools()
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
                                      stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

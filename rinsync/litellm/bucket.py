@@ -31,11 +31,12 @@ from pathlib import Path
 
 from .. import exitcodes
 from ..diagnostics import RinsyncError
+from ..limits import MAX_YAML_BYTES
 
 log = logging.getLogger("rinsync.bucket")
 
 _URL = re.compile(r"(?P<scheme>s3|gs):/+(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f]+)")
-MAX_OBJECT_BYTES = 64 * 1024 * 1024
+MAX_OBJECT_BYTES = MAX_YAML_BYTES  # the limit of a config file
 
 
 def is_bucket_config(config: object) -> bool:
@@ -110,11 +111,13 @@ class BucketStore:
 
         try:
             response = self.client.get_object(Bucket=self.url.bucket, Key=key)
-            length = int(response.get("ContentLength") or 0)
-            if length > MAX_OBJECT_BYTES:
-                raise RinsyncError(f"s3://{self.url.bucket}/{key}: {length} bytes, more than a config may have "
-                                   f"({MAX_OBJECT_BYTES}); nothing written", exitcodes.ERROR)
+            too_big = RinsyncError(f"s3://{self.url.bucket}/{key}: more than the {MAX_OBJECT_BYTES} bytes a config "
+                                   "may have; nothing written", exitcodes.ERROR)
+            if int(response.get("ContentLength") or 0) > MAX_OBJECT_BYTES:
+                raise too_big
             data = response["Body"].read(MAX_OBJECT_BYTES + 1)
+            if len(data) > MAX_OBJECT_BYTES:
+                raise too_big
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
                 return Version(None)
@@ -205,7 +208,8 @@ def _client(url: ObjectUrl):
     except ImportError:
         raise RinsyncError(f"--config {url}: the S3 config store needs boto3: pip install 'rinsync[s3]'; "
                            "nothing written", exitcodes.ERROR) from None
-    config = Config(connect_timeout=10, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"})
+    # bounded: a silent endpoint costs at most about 2 x (connect + read timeout) per request
+    config = Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 2, "mode": "standard"})
     return boto3.client("s3", config=config)
 
 
