@@ -6,8 +6,8 @@ own (its reload command, its address), so the single-proxy steps and messages ar
 
 * A reload command containing ``{proxy}`` (the replica's URL) or ``{index}`` (its 1-based position)
   runs once per replica. Replica 1 is the canary: reloaded and confirmed on its own address before
-  any other is touched; then the rest, ``batch`` at a time (1 by default), each confirmed on its own
-  address before the next batch starts.
+  any other is touched; then the rest, ``batch`` at a time (1 by default; the commands of a batch run side
+  by side), each confirmed on its own address before the next batch starts.
 * Without placeholders the command runs once (it reloads them all, e.g. ``kubectl rollout restart``);
   then every replica is confirmed on its own address, in order.
 * All or nothing: when a replica does not serve the new config in time, the previous files are
@@ -21,6 +21,7 @@ can store; :meth:`FleetApplier.serving` says in one line what every replica serv
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,6 +95,7 @@ class FleetApplier:
     batch: int = 1
     on_progress: Callable[[list[dict]], None] | None = None  # called at every state change (a journal)
     replicas: list[Replica] = field(init=False, repr=False)
+    _lock: threading.Lock = field(init=False, repr=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         if not self.proxies:
@@ -120,9 +122,10 @@ class FleetApplier:
                                   for r in self.replicas)
 
     def _set(self, replica: Replica, state: str) -> None:
-        replica.state = state
-        if self.on_progress is not None:
-            self.on_progress(self.progress)
+        with self._lock:
+            replica.state = state
+            if self.on_progress is not None:
+                self.on_progress(self.progress)
 
     # -- the protocol -------------------------------------------------------------------------------
 
@@ -150,8 +153,7 @@ class FleetApplier:
             first, rest = self.replicas[:1], self.replicas[1:]
             groups = [first] + [rest[i:i + self.batch] for i in range(0, len(rest), self.batch)]
             for group in groups:
-                for replica in group:
-                    self._step(replica, change, replica.member.apply, RELOADING, RELOADED)
+                self._reload_together(group, change)
                 for replica in group:
                     self._step(replica, change, replica.member.confirm, RELOADED, NEW)
             return
@@ -210,6 +212,37 @@ class FleetApplier:
                               + ", ".join(f"{r.index} ({base_url(r.proxy)})" for r in lost) + f"; {self.serving()}")
 
     # -- the steps ----------------------------------------------------------------------------------
+
+    def _reload_together(self, group: list[Replica], change: Change) -> None:
+        """Run the reload commands of a batch side by side (a rolling reload waits its overlap in each);
+        their report lines are kept in fleet order; the first failure in fleet order is raised."""
+        if len(group) == 1:
+            self._step(group[0], change, group[0].member.apply, RELOADING, RELOADED)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        for replica in group:
+            self._set(replica, RELOADING)
+
+        def run(replica: Replica) -> tuple[list[str], ApplyFailed | None]:
+            own = Change(change.config, change.snapshot)
+            try:
+                replica.member.apply(own)
+            except ApplyFailed as failed:
+                return own.notes, failed
+            return own.notes, None
+
+        with ThreadPoolExecutor(max_workers=len(group)) as pool:
+            outcomes = list(pool.map(run, group))
+        failure: tuple[Replica, ApplyFailed] | None = None
+        for replica, (notes, failed) in zip(group, outcomes, strict=True):
+            change.notes += notes
+            self._set(replica, FAILED if failed else RELOADED)
+            if failed and failure is None:
+                failure = (replica, failed)
+        if failure is not None:
+            replica, failed = failure
+            raise ApplyFailed(f"replica {replica.index} of {len(self.replicas)}: {failed.message}", failed.notes)
 
     def _step(self, replica: Replica, change: Change, action, doing: str, done: str) -> None:
         self._set(replica, doing)
