@@ -178,3 +178,17 @@ def test_a_replica_that_is_not_a_litellm_proxy_stops_the_sync_before_anything_is
     assert line.startswith(f"rinsync: error: replica 2 of 3: the proxy at {urls[1]} answered HTTP 500")
     assert line.endswith("nothing written (--reload-cmd needs the proxy to confirm the new config)")
     assert files(config) == kept and not list(config.parent.glob("RELOAD-*"))
+
+
+def test_one_command_for_all_that_misses_a_replica_rolls_all_back(fleet, tmp_path):
+    config, proxies, sync = fleet
+    kept = files(config)
+    served = [p.served() for p in proxies]
+    done = sync(f"echo ran >> {tmp_path}/ran; touch {tmp_path}/r1/RELOAD {tmp_path}/r2/RELOAD", "--reload-timeout", "2")
+    assert done.code == 5, done.err
+    assert (tmp_path / "ran").read_text() == "ran\nran\n", "once for the new config, once for the previous"
+    assert files(config) == kept and [p.served() for p in proxies] == served
+    [line] = error_lines(done.err)
+    assert f"replica 3 of 3: the proxy at {proxies[2].url} did not serve the new config within 2s" in line
+    assert line.endswith("; now " + ", ".join(f"replica {i} ({p.url}): previous config"
+                                              for i, p in enumerate(proxies, 1)))
