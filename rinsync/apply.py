@@ -57,6 +57,13 @@ class Applier(Protocol):
         """Put the previous files back, make the service take them and confirm; ApplyFailed if it cannot."""
 
 
+def _serving(applier: Applier) -> str:
+    """"; now replica 1 (URL): previous config, …" from an applier of several replicas
+    (rinsync.litellm.fleet.FleetApplier.serving); "" for one proxy."""
+    serving = getattr(applier, "serving", None)
+    return f"; {serving()}" if callable(serving) else ""
+
+
 class RolledBack(RinsyncError):
     """Exit 5: the change was not served and the previous files are back and confirmed."""
 
@@ -130,5 +137,6 @@ def _rollback(applier: Applier, change: Change, journal, reason: str, guard: Gua
     if journal is not None:
         journal.finish()
     late = f" ({', '.join(guard.received)} received during the rollback)" if guard.received else ""
-    raise RolledBack(f"new config rejected by the proxy, previous config restored: {reason}{late}",
+    raise RolledBack(f"new config rejected by the proxy, previous config restored: {reason}{late}"
+                     f"{_serving(applier)}",
                      exitcodes.APPLY_ROLLED_BACK)

@@ -138,9 +138,16 @@ COMPILE_OPTIONS = [
                   help="After a sync that replaced the config (or its include file), run 'sh -c CMD' to make LiteLLM "
                        "re-read it (e.g. 'kill -HUP <gunicorn master pid>'), then wait until --proxy serves it; if it "
                        "does not, the previous files are restored and reloaded (exit 5). Env: RINSYNC_RELOAD_CMD."),
-    click.option("--proxy", "proxy_url", metavar="URL", envvar="RINSYNC_PROXY_URL",
-                  help="The running proxy that must confirm a --reload-cmd, e.g. http://localhost:4000. "
-                       "Env: RINSYNC_PROXY_URL."),
+    click.option("--proxy", "proxy_url", metavar="URL", envvar="RINSYNC_PROXY_URL", multiple=True,
+                  help="The running proxy that must confirm a --reload-cmd, e.g. http://localhost:4000. Repeat it "
+                       "(or give a comma- or space-separated list) for a fleet of replicas: each is confirmed on its "
+                       "own address, canary first; {proxy} and {index} in --reload-cmd run it once per replica "
+                       "(docs/fleet.md). Env: RINSYNC_PROXY_URL."),
+    click.option("--fleet-batch", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+                  envvar="RINSYNC_FLEET_BATCH", expose_value=False,
+                  callback=lambda ctx, _p, v: ctx.meta.update({"rinsync.fleet_batch": v}),
+                  help="With several --proxy and a {proxy}/{index} --reload-cmd: after the canary, reload N "
+                       "replicas at a time (each still confirmed on its own address). Env: RINSYNC_FLEET_BATCH."),
     click.option("--key-env", default="LITELLM_MASTER_KEY", show_default=True, metavar="NAME",
                   help="Environment variable holding the proxy's key for --proxy (never printed)."),
     click.option("--reload-timeout", type=FiniteFloat(min=1), default=60, show_default=True, metavar="SECONDS",
@@ -171,7 +178,7 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
                     include_file: str | None, migrate: bool, source_url: str | None, env_file: Path | None,
                     dry_run: bool, force: bool,
                     max_remove_fraction: float, validate_cmd: str | None, backups: int, lock_timeout: float,
-                    reload_cmd: str | None, proxy_url: str | None, key_env: str, reload_timeout: float,
+                    reload_cmd: str | None, proxy_url: tuple[str, ...], key_env: str, reload_timeout: float,
                     verbose: bool, debug: bool, openwebui_url: str | None = None,
                     openwebui_key_env: str = "OPENWEBUI_API_KEY") -> int:
     """Sync the catalog into the LiteLLM config: fetch, compile, merge, back up, write atomically.
@@ -212,6 +219,12 @@ def run_compile(p: dict, *, settings_lines: list[str] | None = None, openwebui_s
                           include_file=include_file, migrate=p["migrate"], applier=applier,
                           openwebui_url=p["openwebui_url"] or None, openwebui_key_env=p["openwebui_key_env"],
                           openwebui_state=openwebui_state, openwebui_max_remove_fraction=openwebui_fraction)
+    if output is None and _is_bucket(p["config"]):  # --config s3://BUCKET/KEY (rinsync/litellm/bucket.py)
+        if options.openwebui_url:
+            raise click.UsageError("--openwebui works with a config file only, not --config s3://…")
+        import os
+
+        options.cache_dir = Path(os.environ.get("RINSYNC_CACHE_DIR", "").strip() or ".rinsync-cache")
     report = SyncReport(lines=list(settings_lines or []))
     try:
         with _reporting(report, redactor, p["dry_run"], logging_state):
@@ -268,23 +281,41 @@ def sync_command(ctx: click.Context, site: Path | None, **params) -> int:
     return run_compile(resolved_params, settings_lines=lines, **extra)
 
 
-def _reload_applier(reload_cmd: str | None, proxy_url: str | None, key_env: str, timeout: float,
+def _is_bucket(config) -> bool:
+    from .litellm.bucket import is_bucket_config
+
+    return is_bucket_config(config)
+
+
+def _reload_applier(reload_cmd: str | None, proxy_url: tuple[str, ...] | str | None, key_env: str, timeout: float,
                     output: str | None, redactor):
-    """The applier for --reload-cmd (None without one: an empty RINSYNC_RELOAD_CMD means no reload)."""
+    """The applier for --reload-cmd (None without one: an empty RINSYNC_RELOAD_CMD means no reload): one
+    proxy's ReloadApplier, or a FleetApplier for several --proxy (or a {proxy}/{index} command)."""
     import os
+
+    from .litellm.fleet import per_replica, split_proxies
 
     if not reload_cmd or not reload_cmd.strip():
         return None
     if output is not None:
         raise click.UsageError("--reload-cmd applies a merged --config; it does not work with --output")
-    if not proxy_url or not proxy_url.strip():
+    try:
+        proxies = split_proxies(proxy_url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--proxy'") from None
+    if not proxies:
         raise click.UsageError("--reload-cmd needs --proxy URL (or RINSYNC_PROXY_URL): the proxy that must confirm "
                                "the new config")
-    from .litellm.reload import ReloadApplier
-
     key = os.environ.get(key_env) or None
     redactor.add(key)
-    return ReloadApplier(reload_cmd, proxy_url, key, key_env, timeout, redactor)
+    if len(proxies) == 1 and not per_replica(reload_cmd):
+        from .litellm.reload import ReloadApplier
+
+        return ReloadApplier(reload_cmd, proxies[0], key, key_env, timeout, redactor)
+    from .litellm.fleet import FleetApplier
+
+    batch = click.get_current_context().meta.get("rinsync.fleet_batch", 1)
+    return FleetApplier(reload_cmd, proxies, key, key_env, timeout, redactor, batch=batch)
 
 
 @cli.group()

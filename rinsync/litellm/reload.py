@@ -28,6 +28,7 @@ from .verify import DEFAULT_TIMEOUT, Redact, base_url, fetch_proxy, verify
 log = logging.getLogger("rinsync.reload")
 
 DEFAULT_RELOAD_TIMEOUT = 60.0
+CONFIRM_POLL = 0.25  # seconds between two checks while waiting for a reloaded proxy (a fleet waits once per round)
 OUTPUT_LINES = 5  # lines of a failed command's output shown
 
 
@@ -68,7 +69,7 @@ class ReloadApplier:
             change.snapshot.restore()
         except RinsyncError as exc:
             raise ApplyFailed(f"restoring the previous files failed ({self._clean(exc.message)})") from None
-        names = ", ".join(_shown(p) for p in change.snapshot.paths)
+        names = getattr(change.snapshot, "shown", None) or ", ".join(_shown(p) for p in change.snapshot.paths)
         change.notes.append(f"rollback: restored {names}")
         self._deadline = time.monotonic() + self.timeout
         try:
@@ -124,7 +125,7 @@ class ReloadApplier:
         url = base_url(self.proxy_url)
         try:
             result = verify(change.config, self.proxy_url, self.key, self.key_env, DEFAULT_TIMEOUT,
-                            shown_config=display_path(change.config), wait=left)
+                            shown_config=display_path(change.config), wait=left, poll=CONFIRM_POLL)
         except RinsyncError as exc:
             raise ApplyFailed(f"the proxy did not serve {what} within {self.timeout:g}s: "
                               f"{self._clean(exc.message)}") from None
