@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__, exitcodes
+from .report.cliopts import report_options, threshold_options  # issue 19 (imports only click)
 
 # Only click at the top: `rinsync --help` start-up time is benchmarked (benchmarks/bench_compile.py);
 # everything else, RinsyncError included, is imported where it is used.
@@ -154,6 +155,7 @@ def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) 
                    "sync; token from --openwebui-key-env). Env: RINSYNC_OPENWEBUI_URL.")
 @click.option("--openwebui-key-env", default="OPENWEBUI_API_KEY", show_default=True, metavar="NAME",
               help="Environment variable (or .env entry) holding an Open WebUI admin's API key or token.")
+@report_options("compile")  # issue 19: --report, --notify, --metrics-file
 def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, output: str | None,
                     include_file: str | None, migrate: bool, source_url: str | None, env_file: Path | None,
                     dry_run: bool, force: bool,
@@ -256,6 +258,7 @@ def openwebui() -> None:
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=60, show_default=True,
               help="Seconds to wait for another sync of the same Open WebUI state (then exit 75).")
 @click.option("--verbose", "-v", is_flag=True, help="One line per record.")
+@report_options("openwebui sync")  # issue 19: --report, --notify, --metrics-file
 def openwebui_sync(url: str, key_env: str, catalog: str | None, rules: tuple[Path, ...], config: Path,
                    include_file: str | None, state: Path | None, source_url: str | None, env_file: Path | None,
                    dry_run: bool, force: bool, max_remove_fraction: float, lock_timeout: float, verbose: bool) -> int:
@@ -372,6 +375,47 @@ def explain(model_id: str, catalog: Path | None, rules: tuple[Path, ...]) -> int
         raise RinsyncError(f"model '{model_id}' is not in {catalog}{tip}", exitcodes.ERROR)
     click.echo(render_explanation(engine, decision))
     return exitcodes.OK
+
+
+@cli.command()
+@click.argument("catalogs", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@rules_option
+@click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Compare this LiteLLM config's generated models with what a sync of NEW would write.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: the digest; json: the report (schemas/report.v1.schema.json).")
+@click.option("--fail-on", multiple=True, type=click.Choice(["price-increase", "removed", "expiring"]),
+              help="Exit 1 when the report has price increases above the threshold, removed or expiring "
+                   "models (repeatable; for CI).")
+@click.option("--verbose", "-v", is_flag=True, help="Also list added models and every changed field.")
+@threshold_options
+def diff(catalogs: tuple[Path, ...], rules: tuple[Path, ...], config: Path | None, fmt: str,
+         fail_on: tuple[str, ...], verbose: bool, price_threshold: float, expiring_days: int) -> int:
+    """The change report between catalogs OLD NEW, or between --config and catalog NEW; writes nothing.
+
+    Both sides are compiled with the same rules and compile date (SOURCE_DATE_EPOCH or today). Exit 0, 1 when
+    --fail-on found what it names (or on an unusable catalog, config or rules), 2 on usage errors.
+    """
+    from .commands.diff import diff_catalogs, diff_config, failing
+    from .engine import compile_date
+    from .report.changes import to_json
+    from .report.digest import text
+
+    if len(catalogs) != (1 if config else 2):
+        raise click.UsageError("give two catalogs (OLD NEW), or --config CONFIG and one catalog (NEW)")
+    settings = {"price_increase_threshold": price_threshold / 100, "expiring_days": expiring_days}
+    ruleset, today = _load(rules), compile_date()
+    new = _load_catalog(catalogs[-1])
+    if config:
+        report = diff_config(ruleset, config, new, today, settings)
+    else:
+        report = diff_catalogs(ruleset, _load_catalog(catalogs[0]), new, today, settings)
+    found = failing(report, fail_on)
+    report["outcome"]["exit_code"] = exitcodes.ERROR if found else exitcodes.OK
+    click.echo(to_json(report) if fmt == "json" else text(report, verbose), nl=False)
+    if found:
+        click.echo(f"rinsync: --fail-on: the report has {' and '.join(found)}", err=True)
+    return report["outcome"]["exit_code"]
 
 
 @cli.command()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import exitcodes
 from .diagnostics import RinsyncError
+from .report import collect as report_hook  # issue 19: no-op hooks unless a report is being collected
 from .source.fetch import CACHE_DIR_NAME, Redactor
 
 log = logging.getLogger("rinsync.sync")
@@ -173,6 +174,7 @@ def _compile(ruleset, options: SyncOptions, redactor: Redactor, report: SyncRepo
     engine = Engine(ruleset, compile_date())
     result = engine.compile(source.catalog.records)
     report.warnings += [redactor(w) for w in result.warnings]
+    report_hook.compiled(source, result, redactor)  # issue 19: the change report's catalog and decisions
     return source, engine, result
 
 
@@ -372,11 +374,14 @@ def _replace(files: list[_Replacement], options: SyncOptions, redactor: Redactor
 
 def _apply(options: SyncOptions, snapshot, report: SyncReport) -> None:
     """The written files go live: the applier reloads the proxy and confirms, or restores them (exit 5)."""
+    report_hook.written()  # issue 19
     if options.applier is None:
         return
     from .apply import Change, apply_change
 
+    report_hook.applying()  # issue 19
     apply_change(options.applier, Change(Path(options.config), snapshot), report.lines)
+    report_hook.confirmed()  # issue 19
 
 
 @contextlib.contextmanager
@@ -418,6 +423,7 @@ def _plan(current, entries: list[dict], base, reserved: dict[str, str], report: 
     elif base.note and current.generated:
         log.info("merge base: %s", base.note)
     plan = plan_merge(current, entries, base.entries, reserved)
+    report_hook.planned(current, plan)  # issue 19: the change report's old and new generated entries
     said = base.warn and "two-way" in (base.note or "")  # the merge-base warning already says what follows
     report.warnings += [n for n in plan.notes if not (said and n.startswith("no usable last-sync state"))]
     return plan

@@ -1,0 +1,92 @@
+"""The report options of ``rinsync compile`` and ``rinsync openwebui sync`` as one decorator (issue 19).
+
+Only click is imported here: ``cli.py`` imports this module at start-up (``rinsync --help`` stays fast).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import click
+
+
+def _notify_url(ctx, param, value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    from .notify import url_problem
+
+    problem = url_problem(value)
+    if problem:
+        raise click.BadParameter(f"{problem} (the URL is not shown: it may hold a token)")
+    return value
+
+
+def threshold_options(command):
+    """--price-threshold and --expiring-days (also used by ``rinsync diff``)."""
+    command = click.option("--expiring-days", type=click.IntRange(0, 3650), default=14, show_default=True,
+                           envvar="RINSYNC_EXPIRING_DAYS", metavar="DAYS",
+                           help="Report generated models whose expiration_date is at most DAYS after the "
+                                "compile date. Env: RINSYNC_EXPIRING_DAYS.")(command)
+    command = click.option("--price-threshold", type=click.FloatRange(0, 1_000_000), default=10, show_default=True,
+                           envvar="RINSYNC_PRICE_THRESHOLD", metavar="PERCENT",
+                           help="Report price increases above PERCENT apart (and notify about them). "
+                                "Env: RINSYNC_PRICE_THRESHOLD.")(command)
+    return command
+
+
+def report_options(command_name: str):
+    """Decorator: adds --report, --notify, --notify-format, --metrics-file and the thresholds, and runs the
+    command under a report collector; the report is finished with the command's exit code, also on failure."""
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, report_file: Path | None = None, notify_url: str | None = None,
+                    notify_format: str = "slack", metrics_file: Path | None = None, price_threshold: float = 10,
+                    expiring_days: int = 14, **kwargs):
+            from .. import exitcodes
+            from ..diagnostics import RinsyncError
+            from .collect import collecting
+            from .run import ReportSettings, Run
+
+            settings = ReportSettings(report_file, notify_url, notify_format, metrics_file,
+                                      price_threshold / 100, expiring_days)
+            run = Run(settings, command_name, bool(kwargs.get("verbose") or kwargs.get("debug")),
+                      bool(kwargs.get("dry_run")))
+            with collecting(run.collector):
+                try:
+                    code = command(*args, **kwargs)
+                except RinsyncError as exc:
+                    run.finish(exc.exit_code, exc.message)
+                    raise
+                except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+                    raise  # usage errors: the run did not start
+                except Exception:
+                    run.finish(exitcodes.ERROR, "internal error")
+                    raise
+                run.finish(code if isinstance(code, int) else exitcodes.OK)
+                return code
+
+        wrapper = threshold_options(wrapper)
+        for option in reversed([
+            click.option("--report", "report_file", type=click.Path(dir_okay=False, path_type=Path),
+                         metavar="FILE", help="Write the change report (JSON, schemas/report.v1.schema.json) to "
+                                              "FILE, also on --dry-run and on a failed run."),
+            click.option("--notify", "notify_url", envvar="RINSYNC_NOTIFY_URL", metavar="URL",
+                         callback=_notify_url,
+                         help="POST the digest to this webhook when models were removed, prices rose, models "
+                              "expire soon or the run failed (https://, or http:// to this machine; never "
+                              "printed). Env: RINSYNC_NOTIFY_URL."),
+            click.option("--notify-format", type=click.Choice(["slack", "json"]), default="slack",
+                         show_default=True,
+                         help="slack: {\"text\": digest} (Slack, Mattermost, Rocket.Chat, Discord's /slack); "
+                              "json: the report."),
+            click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+                         envvar="RINSYNC_METRICS_FILE",
+                         help="Write Prometheus metrics (textfile collector format) to FILE after every run. "
+                              "Env: RINSYNC_METRICS_FILE."),
+        ]):
+            wrapper = option(wrapper)
+        return wrapper
+
+    return decorate

@@ -1,0 +1,80 @@
+"""What a sync decided, handed over by three one-line hooks in ``sync.py`` while a report is being collected.
+
+Outside ``rinsync compile`` / ``openwebui sync`` with the report options (see :mod:`.cliopts`) no collector is
+active and every hook does nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+_ACTIVE: ContextVar[Collector | None] = ContextVar("rinsync_report_collector", default=None)
+
+
+@dataclass
+class Collector:
+    source: str | None = None  # where the catalog came from (file, URL without credentials, cache)
+    records: list = field(default_factory=list)
+    decisions: list = field(default_factory=list)
+    entries: list | None = None  # the compiled entries (standalone mode has no plan)
+    today: Any = None
+    redactor: Any = None
+    old: list | None = None  # LiteLLM: the generated entries before the sync
+    new: list | None = None  # LiteLLM: the generated entries the sync decided on
+    written: bool = False  # the config (or include file) was replaced
+    applied: bool = False  # the written config went live (reload ran)
+    confirmed: bool | None = None  # the proxy confirmed it (None: no reload asked)
+
+
+@contextlib.contextmanager
+def collecting(collector: Collector):
+    token = _ACTIVE.set(collector)
+    try:
+        yield collector
+    finally:
+        _ACTIVE.reset(token)
+
+
+def compiled(source, result, redactor) -> None:
+    """Hook in ``sync._compile``: the catalog and the compile's decisions."""
+    c = _ACTIVE.get()
+    if c is None:
+        return
+    c.source = getattr(source, "label", None)
+    c.records = list(getattr(source.catalog, "records", []))
+    c.decisions, c.entries, c.today, c.redactor = result.decisions, result.entries, result.today, redactor
+
+
+def planned(current, plan) -> None:
+    """Hook in ``sync._plan``: the generated entries before, and those the merge plan writes."""
+    c = _ACTIVE.get()
+    if c is None:
+        return
+    from ..engine import is_generated
+
+    c.old = list(current.generated)
+    c.new = [e for e in plan.entries if is_generated(e)]
+
+
+def written() -> None:
+    """Hook in ``sync._apply``: the new files replaced the old ones."""
+    c = _ACTIVE.get()
+    if c is not None:
+        c.written = True
+
+
+def applying() -> None:
+    """Hook in ``sync._apply`` before the applier runs."""
+    c = _ACTIVE.get()
+    if c is not None:
+        c.applied, c.confirmed = True, False
+
+
+def confirmed() -> None:
+    """Hook in ``sync._apply`` after the proxy confirmed the new config."""
+    c = _ACTIVE.get()
+    if c is not None:
+        c.confirmed = True
