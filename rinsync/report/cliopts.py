@@ -42,15 +42,15 @@ def report_options(command_name: str):
     def decorate(command):
         @functools.wraps(command)
         def wrapper(*args, report_file: Path | None = None, notify_url: str | None = None,
-                    notify_format: str = "slack", metrics_file: Path | None = None, price_threshold: float = 10,
-                    expiring_days: int = 14, **kwargs):
+                    notify_format: str = "slack", notify_timeout: float = 15, metrics_file: Path | None = None,
+                    price_threshold: float = 10, expiring_days: int = 14, **kwargs):
             from .. import exitcodes
             from ..diagnostics import RinsyncError
             from .collect import collecting
             from .run import ReportSettings, Run
 
             settings = ReportSettings(report_file, notify_url, notify_format, metrics_file,
-                                      price_threshold / 100, expiring_days)
+                                      price_threshold / 100, expiring_days, notify_timeout)
             run = Run(settings, command_name, bool(kwargs.get("verbose") or kwargs.get("debug")),
                       bool(kwargs.get("dry_run")))
             with collecting(run.collector):
@@ -81,6 +81,9 @@ def report_options(command_name: str):
                          show_default=True,
                          help="slack: {\"text\": digest} (Slack, Mattermost, Rocket.Chat, Discord's /slack); "
                               "json: the report."),
+            click.option("--notify-timeout", type=click.FloatRange(0.1, 600), default=15, show_default=True,
+                         metavar="SECONDS", envvar="RINSYNC_NOTIFY_TIMEOUT",
+                         help="Total time for the notification, retries included. Env: RINSYNC_NOTIFY_TIMEOUT."),
             click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
                          envvar="RINSYNC_METRICS_FILE",
                          help="Write Prometheus metrics (textfile collector format) to FILE after every run. "

@@ -29,6 +29,7 @@ class ReportSettings:
     metrics_file: Path | None = None
     threshold: float = DEFAULT_THRESHOLD  # a fraction: 0.1 = 10%
     expiring_days: int = DEFAULT_EXPIRING_DAYS
+    notify_timeout: float = 15.0  # seconds for the whole notification, retries included
 
     def as_dict(self) -> dict:
         return {"price_increase_threshold": self.threshold, "expiring_days": self.expiring_days}
@@ -98,7 +99,8 @@ class Run:
             from .notify import body, post, shown_url
 
             sent = post(self.settings.notify_url, redactor(body(report, text, self.settings.notify_format)
-                                                            .decode("utf-8")).encode("utf-8"))
+                                                            .decode("utf-8")).encode("utf-8"),
+                        self.settings.notify_timeout)
             if not sent.ok:
                 _warn(f"notification to {shown_url(self.settings.notify_url)} failed after {sent.attempts} "
                       f"attempt(s): {sent.problem}; the sync itself is not affected")
