@@ -36,12 +36,37 @@ def _short(field: str) -> str:
     return field.split(".", 1)[1] if "." in field else field
 
 
-def _listed(title: str, items: list[str], limit: int) -> list[str]:
+def _listed(title: str, items: list[str], limit: int, count: str | None = None) -> list[str]:
     if not items:
         return []
-    lines = [f"  {title} ({len(items)}):"] + [f"    {one_line(i)}" for i in items[:limit]]
+    lines = [f"  {title} ({count or len(items)}):"] + [f"    {one_line(i)}" for i in items[:limit]]
     if len(items) > limit:
         lines.append(f"    ... and {len(items) - limit} more (see --report FILE or --format json)")
+    return lines
+
+
+_MAIN_PRICES = ("input_cost_per_token", "output_cost_per_token")
+
+
+def _increases_by_model(increases: list[dict]) -> list[str]:
+    """One line per model, its largest increases first (the list arrives sorted by size); a price equal to one
+    already shown (the cache prices that follow the prompt price) is counted, not repeated."""
+    grouped: dict[str, list[dict]] = {}
+    for change in increases:
+        grouped.setdefault(change["model"], []).append(change)
+    lines = []
+    for model, changes in grouped.items():
+        changes = sorted(changes, key=lambda c: (-c["relative"], _short(c["field"]) not in _MAIN_PRICES, c["field"]))
+        seen: set[tuple] = set()
+        shown: list[str] = []
+        for c in changes:
+            if (c["old"], c["new"]) in seen or len(shown) == 2:
+                continue
+            seen.add((c["old"], c["new"]))
+            shown.append(f"{_short(c['field'])} {money(c['field'], c['old'])} -> {money(c['field'], c['new'])}"
+                         f"{_percent(c.get('relative'))}")
+        rest = len(changes) - len(shown)
+        lines.append(f"{model}: {', '.join(shown)}" + (f" (+{rest} more prices)" if rest else ""))
     return lines
 
 
@@ -68,11 +93,11 @@ def render(report: dict, detailed: bool = False, limit: int = LIMIT) -> list[str
                      f"({len(t.get('changed', []))} fields), {len(t.get('price_increases', []))} price increases, "
                      f"{len(t.get('expiring', []))} expiring")
         lines += _listed("removed", [f"- {r['model']} ({r['openrouter_id']})" for r in t.get("removed", [])], limit)
-        threshold = settings.get("price_increase_threshold", 0.1)
-        lines += _listed(f"price increases above {threshold * 100:g}%",
-                         [f"{c['model']} {_short(c['field'])}: {money(c['field'], c['old'])} -> "
-                          f"{money(c['field'], c['new'])}{_percent(c.get('relative'))}"
-                          for c in t.get("price_increases", [])], limit)
+        increases = t.get("price_increases", [])
+        models = _increases_by_model(increases)
+        threshold = settings.get("price_increase_threshold", 0.1) * 100
+        lines += _listed(f"price increases above {threshold:g}%", models, limit,
+                         f"{len(models)} models, {len(increases)} prices")
         lines += _listed(f"expiring within {settings.get('expiring_days', 14)} days",
                          [f"{e['model']} ({e['openrouter_id']}): {e['expiration_date']}, "
                           + ("expired" if e["days_left"] < 0 else f"in {e['days_left']} days")
