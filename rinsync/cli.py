@@ -390,7 +390,7 @@ def explain(model_id: str, catalog: Path | None, rules: tuple[Path, ...]) -> int
 @click.option("--verbose", "-v", is_flag=True, help="Also list added models and every changed field.")
 @threshold_options
 def diff(catalogs: tuple[Path, ...], rules: tuple[Path, ...], config: Path | None, fmt: str,
-         fail_on: tuple[str, ...], verbose: bool, price_threshold: float, expiring_days: int) -> int:
+         fail_on: tuple[str, ...], verbose: bool, price_threshold: float | None, expiring_days: int | None) -> int:
     """The change report between catalogs OLD NEW, or between --config and catalog NEW; writes nothing.
 
     Both sides are compiled with the same rules and compile date (SOURCE_DATE_EPOCH or today). Exit 0, 1 when
@@ -398,13 +398,13 @@ def diff(catalogs: tuple[Path, ...], rules: tuple[Path, ...], config: Path | Non
     """
     from .commands.diff import diff_catalogs, diff_config, failing
     from .engine import compile_date
-    from .report.changes import to_json
+    from .report.changes import resolve_settings, to_json
     from .report.digest import text
 
     if len(catalogs) != (1 if config else 2):
         raise click.UsageError("give two catalogs (OLD NEW), or --config CONFIG and one catalog (NEW)")
-    settings = {"price_increase_threshold": price_threshold / 100, "expiring_days": expiring_days}
     ruleset, today = _load(rules), compile_date()
+    settings = resolve_settings(price_threshold, expiring_days, ruleset.report)
     new = _load_catalog(catalogs[-1])
     if config:
         report = diff_config(ruleset, config, new, today, settings)

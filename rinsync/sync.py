@@ -174,7 +174,7 @@ def _compile(ruleset, options: SyncOptions, redactor: Redactor, report: SyncRepo
     engine = Engine(ruleset, compile_date())
     result = engine.compile(source.catalog.records)
     report.warnings += [redactor(w) for w in result.warnings]
-    report_hook.compiled(source, result, redactor)  # issue 19: the change report's catalog and decisions
+    report_hook.compiled(source, engine, result, redactor)  # issue 19: the change report's catalog and decisions
     return source, engine, result
 
 

@@ -19,6 +19,16 @@ _SECRET_WORDS = ("key", "secret", "token", "password", "authorization")
 _REDACTED = "<redacted>"
 
 
+def resolve_settings(threshold_percent: float | None, expiring_days: int | None, rules_section: dict | None) -> dict:
+    """The report's settings: an option (or its environment variable) wins over the rules' ``report:`` section,
+    which wins over the defaults. The threshold is given in percent and kept as a fraction."""
+    section = rules_section or {}
+    percent = threshold_percent if threshold_percent is not None else section.get("price_increase_threshold")
+    days = expiring_days if expiring_days is not None else section.get("expiring_days")
+    return {"price_increase_threshold": DEFAULT_THRESHOLD if percent is None else percent / 100,
+            "expiring_days": DEFAULT_EXPIRING_DAYS if days is None else int(days)}
+
+
 def is_price(field: str) -> bool:
     """Fields holding a price in USD (per token, per query, ...): LiteLLM's ``*cost*`` keys."""
     return "cost" in field.rsplit(".", 2)[-1] or ".search_context_cost_per_query" in field

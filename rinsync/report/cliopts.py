@@ -24,14 +24,16 @@ def _notify_url(ctx, param, value: str | None) -> str | None:
 
 def threshold_options(command):
     """--price-threshold and --expiring-days (also used by ``rinsync diff``)."""
-    command = click.option("--expiring-days", type=click.IntRange(0, 3650), default=14, show_default=True,
+    command = click.option("--expiring-days", type=click.IntRange(0, 3650), default=None, show_default="14",
                            envvar="RINSYNC_EXPIRING_DAYS", metavar="DAYS",
                            help="Report generated models whose expiration_date is at most DAYS after the "
-                                "compile date. Env: RINSYNC_EXPIRING_DAYS.")(command)
-    command = click.option("--price-threshold", type=click.FloatRange(0, 1_000_000), default=10, show_default=True,
+                                "compile date (default: the rules' report.expiring_days, else 14). "
+                                "Env: RINSYNC_EXPIRING_DAYS.")(command)
+    command = click.option("--price-threshold", type=click.FloatRange(0, 1_000_000), default=None, show_default="10",
                            envvar="RINSYNC_PRICE_THRESHOLD", metavar="PERCENT",
-                           help="Report price increases above PERCENT apart (and notify about them). "
-                                "Env: RINSYNC_PRICE_THRESHOLD.")(command)
+                           help="Report price increases above PERCENT apart and notify about them (default: the "
+                                "rules' report.price_increase_threshold, else 10). Env: RINSYNC_PRICE_THRESHOLD."
+                           )(command)
     return command
 
 
@@ -43,14 +45,14 @@ def report_options(command_name: str):
         @functools.wraps(command)
         def wrapper(*args, report_file: Path | None = None, notify_url: str | None = None,
                     notify_format: str = "slack", notify_timeout: float = 15, metrics_file: Path | None = None,
-                    price_threshold: float = 10, expiring_days: int = 14, **kwargs):
+                    price_threshold: float | None = None, expiring_days: int | None = None, **kwargs):
             from .. import exitcodes
             from ..diagnostics import RinsyncError
             from .collect import collecting
             from .run import ReportSettings, Run
 
             settings = ReportSettings(report_file, notify_url, notify_format, metrics_file,
-                                      price_threshold / 100, expiring_days, notify_timeout)
+                                      price_threshold, expiring_days, notify_timeout)
             run = Run(settings, command_name, bool(kwargs.get("verbose") or kwargs.get("debug")),
                       bool(kwargs.get("dry_run")))
             with collecting(run.collector):

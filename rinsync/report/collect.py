@@ -21,6 +21,7 @@ class Collector:
     decisions: list = field(default_factory=list)
     entries: list | None = None  # the compiled entries (standalone mode has no plan)
     today: Any = None
+    rules_report: dict | None = None  # the rules' report: section (thresholds)
     redactor: Any = None
     old: list | None = None  # LiteLLM: the generated entries before the sync
     new: list | None = None  # LiteLLM: the generated entries the sync decided on
@@ -38,12 +39,13 @@ def collecting(collector: Collector):
         _ACTIVE.reset(token)
 
 
-def compiled(source, result, redactor) -> None:
-    """Hook in ``sync._compile``: the catalog and the compile's decisions."""
+def compiled(source, engine, result, redactor) -> None:
+    """Hook in ``sync._compile``: the catalog, the rules' report settings and the compile's decisions."""
     c = _ACTIVE.get()
     if c is None:
         return
     c.source = getattr(source, "label", None)
+    c.rules_report = getattr(engine.ruleset, "report", None)
     c.records = list(getattr(source.catalog, "records", []))
     c.decisions, c.entries, c.today, c.redactor = result.decisions, result.entries, result.today, redactor
 

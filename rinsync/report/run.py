@@ -10,11 +10,10 @@ from pathlib import Path
 import click
 
 from .changes import (
-    DEFAULT_EXPIRING_DAYS,
-    DEFAULT_THRESHOLD,
     build_report,
     catalog_date,
     expirations_of,
+    resolve_settings,
     target_changes,
     to_json,
 )
@@ -27,12 +26,12 @@ class ReportSettings:
     notify_url: str | None = None
     notify_format: str = "slack"
     metrics_file: Path | None = None
-    threshold: float = DEFAULT_THRESHOLD  # a fraction: 0.1 = 10%
-    expiring_days: int = DEFAULT_EXPIRING_DAYS
+    threshold_percent: float | None = None  # None: the rules' report: section, else the default
+    expiring_days: int | None = None
     notify_timeout: float = 15.0  # seconds for the whole notification, retries included
 
-    def as_dict(self) -> dict:
-        return {"price_increase_threshold": self.threshold, "expiring_days": self.expiring_days}
+    def resolved(self, rules_section: dict | None) -> dict:
+        return resolve_settings(self.threshold_percent, self.expiring_days, rules_section)
 
 
 def collected_report(c: Collector, settings: ReportSettings, outcome: dict, target: str) -> dict:
@@ -41,19 +40,19 @@ def collected_report(c: Collector, settings: ReportSettings, outcome: dict, targ
 
     today = c.today or compile_date()
     expirations = expirations_of(c.decisions)
+    resolved = settings.resolved(c.rules_report)
+    threshold, days = resolved["price_increase_threshold"], resolved["expiring_days"]
     targets: dict[str, dict] = {}
     if c.new is not None:
-        targets["litellm"] = target_changes(c.old or [], c.new, expirations, today, settings.threshold,
-                                            settings.expiring_days)
+        targets["litellm"] = target_changes(c.old or [], c.new, expirations, today, threshold, days)
     elif c.entries is not None:
         # standalone --output or openwebui sync: no merge plan; standalone compares with nothing, Open WebUI's
         # own plan is not exposed, so its target carries the model count and expiring models only
         old = [] if target == "litellm" else c.entries
-        targets[target] = target_changes(old, c.entries, expirations, today, settings.threshold,
-                                         settings.expiring_days)
+        targets[target] = target_changes(old, c.entries, expirations, today, threshold, days)
     catalog = {"source": c.source, "date": catalog_date(c.records) if c.records else None,
                "records": len(c.records)}
-    return build_report(targets, catalog, today, settings.as_dict(), outcome)
+    return build_report(targets, catalog, today, resolved, outcome)
 
 
 class Run:
@@ -92,7 +91,8 @@ class Run:
                 write_atomic(self.settings.report_file, redactor(to_json(report)).encode("utf-8"), mode=0o644)
             except RinsyncError as exc:
                 _warn(f"--report: {exc.message}")
-        if self.verbose or report["notable"]:
+        # a failed run already said why in one line (the error): its digest goes to -v, --report and --notify
+        if self.verbose or (report["notable"] and exit_code == 0):
             for line in text.splitlines():
                 click.echo(f"rinsync: {line}" if not line.startswith("  ") else line, err=True)
         if self.settings.notify_url and report["notable"]:

@@ -66,3 +66,38 @@ def test_a_broken_catalog_is_one_line_and_bounded(tmp_path):
     bad.write_text("[" * 100000)
     result = run_limited("diff", str(NEW), str(bad), cwd=tmp_path)
     assert_one_line_error(result, 1, "bad.json")
+
+
+def rules_with_report(directory, section: str):
+    import shutil
+
+    from support import RULES_DIR
+
+    directory.mkdir()
+    for path in RULES_DIR.glob("*.yaml"):
+        shutil.copy(path, directory / path.name)
+    (directory / "50-report.yaml").write_text(f"version: 1\nreport: {section}\n")
+    return directory
+
+
+def test_the_rules_report_section_sets_the_thresholds_and_options_win(env, run_cli):
+    rules = rules_with_report(env / "rules", "{price_increase_threshold: 200, expiring_days: 400}")
+    by_rules = json.loads(run_cli("diff", str(OLD), str(NEW), "--rules", str(rules), "--format", "json").out)
+    assert by_rules["settings"] == {"price_increase_threshold": 2.0, "expiring_days": 400}
+    increases = by_rules["targets"]["litellm"]["price_increases"]
+    assert increases and all(c["relative"] > 2 for c in increases)
+    assert by_rules["targets"]["litellm"]["expiring"]  # a year ahead: models with an expiration_date show up
+    by_option = json.loads(run_cli("diff", str(OLD), str(NEW), "--rules", str(rules), "--format", "json",
+                                   "--price-threshold", "50").out)
+    assert by_option["settings"] == {"price_increase_threshold": 0.5, "expiring_days": 400}
+    out = env / "r.json"
+    assert run_cli("compile", "--catalog", str(NEW), "--rules", str(rules), "--config", str(env / "c.yaml"),
+                   "--dry-run", "--report", str(out)).code == 0
+    assert json.loads(out.read_text())["settings"] == {"price_increase_threshold": 2.0, "expiring_days": 400}
+
+
+def test_a_bad_report_section_is_a_rules_finding(env, run_cli):
+    rules = rules_with_report(env / "rules", "{price_increase_threshold: -5}")
+    result = run_cli("diff", str(OLD), str(NEW), "--rules", str(rules))
+    assert result.code == 1
+    assert "50-report.yaml:2" in result.out + result.err
