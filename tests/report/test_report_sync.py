@@ -96,7 +96,7 @@ def test_a_refused_sync_writes_its_report_with_the_exit_code_and_keeps_the_confi
     assert report["outcome"]["exit_code"] == 3 and report["outcome"]["written"] is False
     assert "refusing to remove" in report["outcome"]["error"]
     assert report["notable"] is True and len(report["targets"]["litellm"]["removed"]) > 300
-    assert "outcome: exit 3" in result.err
+    assert "outcome:" not in result.err  # the error line says it; the digest of a failure is in the report
 
 
 def test_an_unavailable_catalog_still_writes_a_report(site, run_cli, env):
@@ -105,7 +105,9 @@ def test_an_unavailable_catalog_still_writes_a_report(site, run_cli, env):
     assert result.code == 75
     report = read_report(out)
     assert report["outcome"]["exit_code"] == 75 and report["targets"] == {}
-    assert "outcome: exit 75" in result.err  # a failure is notable: the digest is shown
+    assert "outcome:" not in result.err  # one error line on the terminal, as for every failure
+    verbose = run_cli("compile", "--catalog", "cache", "--config", str(site), "-v")
+    assert verbose.code == 75 and "outcome: exit 75 (catalog unavailable, config kept)" in verbose.err
 
 
 def test_digest_only_when_notable_or_verbose(site, run_cli):
@@ -137,3 +139,34 @@ def test_a_hand_pasted_key_never_reaches_the_report(site, run_cli, env):
     assert "sk-or-v1-pasted" not in out.read_text() + result.err + result.out
     keys = [c for c in read_report(out)["targets"]["litellm"]["changed"] if c["field"] == "litellm_params.api_key"]
     assert [(c["old"], c["new"]) for c in keys] == [("<redacted>", "os.environ/OPENROUTER_API_KEY")]
+
+
+def test_a_failing_sync_with_every_report_option_is_still_one_error_line(env):
+    from helpers_sync import closed_port_url
+    from hostile import assert_one_line_error, run_limited
+
+    config = new_site(env)
+    config.write_text("model_list: [\n")
+    before = config.read_bytes()
+    result = run_limited("compile", "--catalog", str(NEW), "--config", str(config), "--report", "r.json",
+                         "--metrics-file", "m.prom", "--notify", closed_port_url(), "--notify-timeout", "2", cwd=env)
+    assert_one_line_error(result, 1, "config.yaml", "not valid YAML")
+    assert config.read_bytes() == before
+    report = read_report(env / "r.json")
+    assert report["outcome"]["exit_code"] == 1 and "not valid YAML" in report["outcome"]["error"]
+    assert "rinsync_last_exit_code 1" in (env / "m.prom").read_text()
+
+
+def test_openwebui_sync_reports_its_models_and_expiring_ones(env, run_cli, monkeypatch):
+    from helpers_sync import closed_port_url
+
+    monkeypatch.setenv("OPENWEBUI_API_KEY", "sk-openwebui-test-token-0123")
+    out = env / "r.json"
+    result = run_cli("openwebui", "sync", "--url", closed_port_url().rsplit("/api", 1)[0], "--catalog", str(NEW),
+                     "--config", str(env / "c.yaml"), "--report", str(out), "--expiring-days", "400")
+    assert result.code == 6
+    report = read_report(out)
+    assert report["outcome"]["command"] == "openwebui sync" and report["outcome"]["exit_code"] == 6
+    target = report["targets"]["openwebui"]
+    assert target["models"] == 412 and target["expiring"]
+    assert "sk-openwebui-test" not in out.read_text()
