@@ -197,8 +197,10 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
             run_sync(_load(rules), options, redactor, report)
     except RinsyncError as exc:
         if exc.exit_code == exitcodes.TEMPFAIL and not exc.findings:
+            from .report.collect import failed  # issue 19: the change report's outcome.error
             from .untrusted import one_line
 
+            failed(exc.message)
             click.echo(f"rinsync: {one_line(exc.message)}", err=True)
             return exitcodes.TEMPFAIL
         raise

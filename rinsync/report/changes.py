@@ -40,13 +40,24 @@ def _secret_field(field: str) -> bool:
     return any(word in last for word in _SECRET_WORDS)
 
 
+def _clean(value: Any) -> Any:
+    """A value JSON can carry: NaN and infinities (a hand-edited ``.nan``) become null, at any depth."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)  # a YAML date or timestamp in a hand edit
+
+
 def _shown(field: str, value: Any) -> Any:
     """A value as the report may carry it: a literal credential in a hand-edited entry never leaves the host."""
     if isinstance(value, str) and _secret_field(field) and not value.startswith("os.environ/"):
         return _REDACTED
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return _clean(value)
 
 
 def flatten(entry: dict) -> dict[str, Any]:
@@ -96,10 +107,18 @@ def _source_id(entry: dict) -> str | None:
 
 
 def _same(a: Any, b: Any) -> bool:
+    """Equal values of the same kind: ``true`` and ``1`` differ, ``1`` and ``1.0`` do not, NaN equals NaN."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
     if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
         return True
-    return type(a) is type(b) and a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float))
-                                               and not isinstance(a, bool) and not isinstance(b, bool) and a == b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
 
 
 def _days_left(value: Any, today: dt.date) -> int | None:

@@ -28,6 +28,7 @@ class Collector:
     written: bool = False  # the config (or include file) was replaced
     applied: bool = False  # the written config went live (reload ran)
     confirmed: bool | None = None  # the proxy confirmed it (None: no reload asked)
+    error: str | None = None  # the error of a failure the command reported itself (exit 75)
 
 
 @contextlib.contextmanager
@@ -80,3 +81,10 @@ def confirmed() -> None:
     c = _ACTIVE.get()
     if c is not None:
         c.confirmed = True
+
+
+def failed(message: str) -> None:
+    """Hook in ``cli.compile_command``: the message of a failure it prints and turns into an exit code itself."""
+    c = _ACTIVE.get()
+    if c is not None:
+        c.error = message

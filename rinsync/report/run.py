@@ -73,6 +73,7 @@ class Run:
         redactor = c.redactor or Redactor()
         if self.settings.notify_url:
             _hide_url(redactor, self.settings.notify_url)
+        error = error or c.error
         outcome = {"command": self.command, "exit_code": exit_code, "dry_run": self.dry_run,
                    "written": c.written, "applied": c.applied,
                    "confirmed": c.confirmed, "error": one_line(redactor(error)) if error else None}

@@ -110,3 +110,15 @@ def test_the_same_entries_in_any_order_give_byte_identical_json():
 ])
 def test_notable_means_removed_price_increase_expiring_or_failed(target, code, expected):
     assert notable({"targets": {"litellm": target}, "outcome": {"exit_code": code}}) is expected
+
+
+def test_booleans_numbers_and_non_finite_values():
+    old = entry("or/a", "a/a", supports_vision=1, max_input_tokens=1000, extra=[1.0, float("nan")])
+    new = entry("or/a", "a/a", supports_vision=True, max_input_tokens=1000.0, extra=[1.0, float("nan")])
+    new["model_info"]["weird"] = float("inf")
+    got = report_of([old], [new])["changed"]
+    assert [(c["field"], c["old"], c["new"]) for c in got] == [("model_info.supports_vision", 1, True),
+                                                               ("model_info.weird", None, None)]
+    changed = report_of([old], [entry("or/a", "a/a", extra=[float("nan"), 2.0])])["changed"]
+    assert {"model": "or/a", "field": "model_info.extra", "old": [1.0, None], "new": [None, 2.0]} in changed
+    json.loads(to_json({"changed": changed}))  # strict JSON: no NaN

@@ -105,6 +105,7 @@ def test_an_unavailable_catalog_still_writes_a_report(site, run_cli, env):
     assert result.code == 75
     report = read_report(out)
     assert report["outcome"]["exit_code"] == 75 and report["targets"] == {}
+    assert "no cached catalog" in report["outcome"]["error"]
     assert "outcome:" not in result.err  # one error line on the terminal, as for every failure
     verbose = run_cli("compile", "--catalog", "cache", "--config", str(site), "-v")
     assert verbose.code == 75 and "outcome: exit 75 (catalog unavailable, config kept)" in verbose.err
