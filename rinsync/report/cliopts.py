@@ -22,6 +22,25 @@ def _notify_url(ctx, param, value: str | None) -> str | None:
     return value
 
 
+def _refuse_overwriting(kwargs: dict, **paths: Path | None) -> None:
+    """--report or --metrics-file naming the config (or --output, or each other) would replace it: a usage error."""
+    import os
+
+    protected = {name: kwargs.get(name) for name in ("config", "output")}
+    seen: dict[str, str] = {}
+    for option, path in paths.items():
+        if path is None:
+            continue
+        real = os.path.realpath(path)
+        for name, other in protected.items():
+            if other not in (None, "-") and real == os.path.realpath(other):
+                raise click.UsageError(f"--{option if option == 'report' else 'metrics-file'} names the same file "
+                                       f"as --{name}; choose another path")
+        if real in seen:
+            raise click.UsageError("--report and --metrics-file name the same file")
+        seen[real] = option
+
+
 def threshold_options(command):
     """--price-threshold and --expiring-days (also used by ``rinsync diff``)."""
     command = click.option("--expiring-days", type=click.IntRange(0, 3650), default=None, show_default="14",
@@ -51,6 +70,7 @@ def report_options(command_name: str):
             from .collect import collecting
             from .run import ReportSettings, Run
 
+            _refuse_overwriting(kwargs, report=report_file, metrics=metrics_file)
             settings = ReportSettings(report_file, notify_url, notify_format, metrics_file,
                                       price_threshold, expiring_days, notify_timeout)
             run = Run(settings, command_name, bool(kwargs.get("verbose") or kwargs.get("debug")),

@@ -171,3 +171,14 @@ def test_openwebui_sync_reports_its_models_and_expiring_ones(env, run_cli, monke
     target = report["targets"]["openwebui"]
     assert target["models"] == 412 and target["expiring"]
     assert "sk-openwebui-test" not in out.read_text()
+
+
+def test_a_report_or_metrics_path_naming_the_config_is_refused(site, run_cli):
+    assert run_cli("compile", "--catalog", str(OLD), "--config", str(site)).code == 0
+    before = site.read_bytes()
+    for option in ("--report", "--metrics-file"):
+        result = run_cli("compile", "--catalog", str(NEW), "--config", str(site), option, str(site))
+        assert result.code == 2 and "same file as --config" in result.err
+        assert site.read_bytes() == before
+    same = run_cli("compile", "--catalog", str(NEW), "--config", str(site), "--report", "x", "--metrics-file", "x")
+    assert same.code == 2 and site.read_bytes() == before
