@@ -289,6 +289,7 @@ def _standalone(entries: list[dict], records: list[dict], options: SyncOptions, 
     else:
         write_atomic(Path(options.output), text.encode("utf-8"), follow_link=True)  # the operator's path
         report.written = True
+        report_hook.written()  # issue 19
     report.lines.append(summary)
 
 

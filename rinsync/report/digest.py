@@ -70,8 +70,9 @@ def _increases_by_model(increases: list[dict]) -> list[str]:
     return lines
 
 
-def render(report: dict, detailed: bool = False, limit: int = LIMIT) -> list[str]:
-    """The digest's lines (no prefix). ``detailed``: also added models and every changed field."""
+def render(report: dict, detailed: bool = False, limit: int = LIMIT, with_error: bool = True) -> list[str]:
+    """The digest's lines (no prefix). ``detailed``: also added models and every changed field; ``with_error``:
+    the failed run's error line too (not on the terminal, which has just printed it)."""
     outcome = report.get("outcome", {})
     code = outcome.get("exit_code", 0)
     catalog = report.get("catalog", {})
@@ -114,11 +115,11 @@ def render(report: dict, detailed: bool = False, limit: int = LIMIT) -> list[str
         state.append("nothing written")
     if outcome.get("applied"):
         state.append("reload confirmed by the proxy" if outcome.get("confirmed") else "reload NOT confirmed")
-    if outcome.get("error"):
+    if outcome.get("error") and with_error:
         state.append(one_line(str(outcome["error"])))
     lines.append("outcome: " + "; ".join(state))
     return lines
 
 
-def text(report: dict, detailed: bool = False) -> str:
-    return "\n".join(render(report, detailed)) + "\n"
+def text(report: dict, detailed: bool = False, with_error: bool = True) -> str:
+    return "\n".join(render(report, detailed, with_error=with_error)) + "\n"

@@ -94,7 +94,7 @@ class Run:
                 _warn(f"--report: {exc.message}")
         # a failed run already said why in one line (the error): its digest goes to -v, --report and --notify
         if self.verbose or (report["notable"] and exit_code == 0):
-            for line in text.splitlines():
+            for line in redactor(digest.text(report, self.verbose, with_error=False)).splitlines():
                 click.echo(f"rinsync: {line}" if not line.startswith("  ") else line, err=True)
         if self.settings.notify_url and report["notable"]:
             from .notify import body, post, shown_url
