@@ -43,12 +43,12 @@ def _refuse_overwriting(kwargs: dict, **paths: Path | None) -> None:
 
 def threshold_options(command):
     """--price-threshold and --expiring-days (also used by ``rinsync diff``)."""
-    command = click.option("--expiring-days", type=click.IntRange(0, 3650), default=None, show_default="14",
+    command = click.option("--expiring-days", type=click.IntRange(0, 3650), default=None,
                            envvar="RINSYNC_EXPIRING_DAYS", metavar="DAYS",
                            help="Report generated models whose expiration_date is at most DAYS after the "
                                 "compile date (default: the rules' report.expiring_days, else 14). "
                                 "Env: RINSYNC_EXPIRING_DAYS.")(command)
-    command = click.option("--price-threshold", type=click.FloatRange(0, 1_000_000), default=None, show_default="10",
+    command = click.option("--price-threshold", type=click.FloatRange(0, 1_000_000), default=None,
                            envvar="RINSYNC_PRICE_THRESHOLD", metavar="PERCENT",
                            help="Report price increases above PERCENT apart and notify about them (default: the "
                                 "rules' report.price_increase_threshold, else 10). Env: RINSYNC_PRICE_THRESHOLD."
