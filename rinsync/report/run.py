@@ -124,7 +124,10 @@ def _hide_url(redactor, url: str) -> None:
         parts = urlsplit(url)
     except ValueError:
         return
-    for piece in [parts.query] + [p for p in parts.path.split("/") if len(p) >= 8]:
+    # token-like path segments (Slack's T…/B…/secret, Discord's id/token, Mattermost's key), not words like
+    # "services" or "webhooks", which could hide innocent words of the digest
+    tokens = [p for p in parts.path.split("/") if len(p) >= 16 or (len(p) >= 6 and any(c.isdigit() for c in p))]
+    for piece in [parts.query] + tokens:
         redactor.hide(piece or None)
 
 

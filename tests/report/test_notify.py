@@ -115,3 +115,14 @@ def test_a_url_that_may_leak_or_cannot_work_is_a_usage_error_without_the_token(s
     assert result.code == 2
     assert TOKEN not in result.err + result.out
     assert site.read_bytes() == before
+
+
+def test_the_webhook_token_is_redacted_but_plain_path_words_are_not():
+    from rinsync.report.run import _hide_url
+    from rinsync.source.fetch import Redactor
+
+    redactor = Redactor()
+    _hide_url(redactor, f"https://hooks.slack.com/services/T0123ABCD/B0456EFGH/{TOKEN}?key=querysecret99")
+    shown = redactor(f"services webhooks T0123ABCD B0456EFGH {TOKEN} querysecret99")
+    assert shown.startswith("services webhooks ")
+    assert "T0123ABCD" not in shown and TOKEN not in shown and "querysecret99" not in shown
