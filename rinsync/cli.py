@@ -10,6 +10,7 @@ import click
 
 from . import __version__, exitcodes
 from .options import FiniteFloat
+from .report.cliopts import report_options, threshold_options  # issue 19 (imports only click)
 
 # Only click at the top: `rinsync --help` start-up time is benchmarked (benchmarks/bench_compile.py);
 # everything else, RinsyncError included, is imported where it is used.
@@ -174,6 +175,7 @@ def with_options(options):
 
 @cli.command(name="compile")
 @with_options(COMPILE_OPTIONS)
+@report_options("compile")  # --report, --notify, --metrics-file
 def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, output: str | None,
                     include_file: str | None, migrate: bool, source_url: str | None, env_file: Path | None,
                     dry_run: bool, force: bool,
@@ -231,8 +233,10 @@ def run_compile(p: dict, *, settings_lines: list[str] | None = None, openwebui_s
             (run_sync if litellm else run_openwebui_sync)(_load(p["rules"]), options, redactor, report)
     except RinsyncError as exc:
         if exc.exit_code == exitcodes.TEMPFAIL and not exc.findings:
+            from .report.collect import failed  # the change report's outcome.error
             from .untrusted import one_line
 
+            failed(exc.message)
             click.echo(f"rinsync: {one_line(exc.message)}", err=True)
             return exitcodes.TEMPFAIL
         raise
@@ -248,6 +252,7 @@ def run_compile(p: dict, *, settings_lines: list[str] | None = None, openwebui_s
 @with_options(COMPILE_OPTIONS)
 @click.option("--openwebui-state", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Open WebUI state file. Default: .rinsync-state.openwebui.json beside the config.")
+@report_options("sync")  # --report, --notify, --metrics-file
 @click.pass_context
 def sync_command(ctx: click.Context, site: Path | None, **params) -> int:
     """Sync every target the site file (rinsync.yaml) declares, in order: the LiteLLM config (reloaded and
@@ -349,6 +354,7 @@ def openwebui() -> None:
 @click.option("--lock-timeout", type=FiniteFloat(min=0), default=60, show_default=True,
               help="Seconds to wait for another sync of the same Open WebUI state (then exit 75).")
 @click.option("--verbose", "-v", is_flag=True, help="One line per record.")
+@report_options("openwebui sync")  # --report, --notify, --metrics-file
 def openwebui_sync(url: str, key_env: str, catalog: str | None, rules: tuple[Path, ...], config: Path,
                    include_file: str | None, state: Path | None, source_url: str | None, env_file: Path | None,
                    dry_run: bool, force: bool, max_remove_fraction: float, lock_timeout: float, verbose: bool) -> int:
@@ -465,6 +471,47 @@ def explain(model_id: str, catalog: Path | None, rules: tuple[Path, ...]) -> int
         raise RinsyncError(f"model '{model_id}' is not in {catalog}{tip}", exitcodes.ERROR)
     click.echo(render_explanation(engine, decision))
     return exitcodes.OK
+
+
+@cli.command()
+@click.argument("catalogs", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@rules_option
+@click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Compare this LiteLLM config's generated models with what a sync of NEW would write.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: the digest; json: the report (schemas/report.v1.schema.json).")
+@click.option("--fail-on", multiple=True, type=click.Choice(["price-increase", "removed", "expiring"]),
+              help="Exit 1 when the report has price increases above the threshold, removed or expiring "
+                   "models (repeatable; for CI).")
+@click.option("--verbose", "-v", is_flag=True, help="Also list added models and every changed field.")
+@threshold_options
+def diff(catalogs: tuple[Path, ...], rules: tuple[Path, ...], config: Path | None, fmt: str,
+         fail_on: tuple[str, ...], verbose: bool, price_threshold: float | None, expiring_days: int | None) -> int:
+    """The change report between catalogs OLD NEW, or between --config and catalog NEW; writes nothing.
+
+    Both sides are compiled with the same rules and compile date (SOURCE_DATE_EPOCH or today). Exit 0, 1 when
+    --fail-on found what it names (or on an unusable catalog, config or rules), 2 on usage errors.
+    """
+    from .commands.diff import diff_catalogs, diff_config, failing
+    from .engine import compile_date
+    from .report.changes import resolve_settings, to_json
+    from .report.digest import text
+
+    if len(catalogs) != (1 if config else 2):
+        raise click.UsageError("give two catalogs (OLD NEW), or --config CONFIG and one catalog (NEW)")
+    ruleset, today = _load(rules), compile_date()
+    settings = resolve_settings(price_threshold, expiring_days, ruleset.report)
+    new = _load_catalog(catalogs[-1])
+    if config:
+        report = diff_config(ruleset, config, new, today, settings)
+    else:
+        report = diff_catalogs(ruleset, _load_catalog(catalogs[0]), new, today, settings)
+    found = failing(report, fail_on)
+    report["outcome"]["exit_code"] = exitcodes.ERROR if found else exitcodes.OK
+    click.echo(to_json(report) if fmt == "json" else text(report, verbose), nl=False)
+    if found:
+        click.echo(f"rinsync: --fail-on: the report has {' and '.join(found)}", err=True)
+    return report["outcome"]["exit_code"]
 
 
 @cli.command()

@@ -102,6 +102,7 @@ class Ruleset:
     # the ``openwebui:`` section: dotted key (name, description, tags, active, capabilities.X, params.X) ->
     # expression; read by rinsync/openwebui/, never by the engine
     openwebui: dict[str, Capability] = field(default_factory=dict)
+    report: dict = field(default_factory=dict)  # the ``report:`` section (rinsync/report/): thresholds only
 
 
 def display_path(path: Path) -> str:
@@ -199,6 +200,8 @@ class _FileChecker:
         rs = self.ruleset
         if "source" in data:
             rs.source = merge_patch(rs.source, data["source"])
+        if "report" in data:
+            rs.report = merge_patch(rs.report, data["report"] or {})
         rs.default_action = data.get("default_action", rs.default_action)
         rs.collisions = data.get("collisions", rs.collisions)
         if "name" in data:

@@ -349,6 +349,10 @@ class BucketTarget:
         local.write_bytes(data)
         return Written([], BucketSnapshot(store, read, state_read, written, local))
 
+    def applies(self) -> bool:
+        """A written change goes live through an applier (reload and confirm)."""
+        return self.settings.applier is not None
+
     def apply(self, written, report) -> None:
         if self.settings.applier is None:
             return

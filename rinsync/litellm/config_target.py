@@ -189,6 +189,10 @@ class ConfigTarget:
                            self.redactor, report.warnings)
         return Written(files, snapshot)
 
+    def applies(self) -> bool:
+        """A written change goes live through an applier (reload and confirm)."""
+        return self.settings.applier is not None
+
     def apply(self, written: Written, report) -> None:
         """The written files go live: the applier reloads the proxy and confirms, or restores them (exit 5)."""
         if self.settings.applier is None:

@@ -60,7 +60,12 @@ def split_proxies(values: tuple[str, ...] | list[str] | str | None) -> list[str]
             if not url:
                 continue
             if not _SAFE_URL.fullmatch(url):
-                raise ValueError(f"{url!r} is not a plain http(s)://host:port URL")
+                from ..httpclient import credentials_problem, display_url
+
+                problem = credentials_problem(url)  # never shown: user:password@ or a token in the query
+                if problem:
+                    raise ValueError(f"a --proxy URL {problem}: give the key with --key-env, never in the URL")
+                raise ValueError(f"{display_url(url)!r} is not a plain http(s)://host:port URL")
             if base_url(url) not in (base_url(u) for u in urls):
                 urls.append(url)
     return urls
