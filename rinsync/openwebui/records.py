@@ -82,10 +82,13 @@ class RecordBuilder:
                 value = [t for t in map(_clean, value)] if value is not None else None
             elif key in ("name", "description") and value is not None:
                 value = _clean(str(value) if not isinstance(value, str) else value) or None
-            elif key == "active" or key.startswith("capabilities."):
+            elif key in ("active", "curated") or key.startswith("capabilities."):
                 value = None if value is None else bool(value) if not isinstance(value, bool) else value
             if value is not None:
                 out[key] = value
+        curated = out.pop("curated", None)
+        if curated is not None:  # the curated view hides what the plain rule shows, never the reverse
+            out["active"] = out.get("active", True) and curated
         return out
 
     def record(self, decision: Decision) -> dict | None:
