@@ -15,6 +15,7 @@ from .. import exitcodes
 from ..diagnostics import RinsyncError
 from .apply import apply_plan, failure
 from .client import Client, base_url
+from .groups import apply_groups, resolve, wanted_groups
 from .plan import Plan, plan, shrink_refusal
 from .state import load_base, state_bytes
 
@@ -76,6 +77,7 @@ def sync_records(records: list[dict], settings: Settings, redactor, lines: list[
     client = Client(url, settings.token, redactor, key_env=settings.key_env)
     with _locked(settings):
         current = client.records()
+        group_ids = resolve(client, wanted_groups(records))  # an unknown group: refused before any write
         base, note = load_base(settings.state, url)
         if note:
             warnings.append(note)
@@ -90,7 +92,7 @@ def sync_records(records: list[dict], settings: Settings, redactor, lines: list[
         if settings.dry_run:
             lines.append(f"dry run: {line} (nothing written)")
             return
-        applied = apply_plan(client, result, base)
+        applied = apply_plan(apply_groups(result, client, group_ids), result, base)
         data = state_bytes(settings.state, url, applied.base)
         with contextlib.suppress(OSError):
             if settings.state.read_bytes() == data:
