@@ -169,9 +169,34 @@ def flatten(record: dict) -> dict[str, Any]:
     return out
 
 
-def build_records(engine: Engine, decisions: list[Decision], skip: set[str] | frozenset = frozenset()) -> list[dict]:
+class Records(list):
+    """Records sorted by id, and ``order``: their ids in the rules' selector order (None: no order rule)."""
+
+    order: list[str] | None = None
+
+
+def build_records(engine: Engine, decisions: list[Decision], skip: set[str] | frozenset = frozenset()) -> Records:
     """Records of every kept decision whose name is not in ``skip`` (names a hand-written LiteLLM entry
-    serves instead), sorted by id."""
+    serves instead), sorted by id, with the rules' order of their ids."""
     builder = RecordBuilder(engine)
-    records = [builder.record(d) for d in decisions]
-    return sorted((r for r in records if r is not None and r["id"] not in skip), key=lambda r: r["id"])
+    records = Records(sorted((r for r in map(builder.record, decisions) if r is not None and r["id"] not in skip),
+                             key=lambda r: r["id"]))
+    keys = engine.ruleset.openwebui_order
+    if keys:
+        from .order import ordered_ids
+
+        wanted = {r["id"] for r in records}
+        items = [(d.entry["model_name"], [_order_value(engine, k, d.record) for k in keys])
+                 for d in decisions if d.kept and d.entry and d.entry["model_name"] in wanted]
+        records.order = ordered_ids(keys, items)
+    return records
+
+
+def _order_value(engine: Engine, key, record: dict) -> Any:
+    try:
+        return engine.evaluator.search(engine.evaluator.compile(key.expression), record)
+    except (jp_errors.JMESPathError, TypeError, ValueError) as exc:
+        origin = key.origin
+        raise RulesError([Finding(origin.file, origin.line, origin.col, "jmespath-runtime",
+                                  f"openwebui order key failed on model '{record.get('id')}': "
+                                  f"{str(exc).splitlines()[0]}")]) from None

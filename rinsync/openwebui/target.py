@@ -16,6 +16,7 @@ from ..diagnostics import RinsyncError
 from .apply import apply_plan, failure
 from .client import Client, base_url
 from .groups import apply_groups, resolve, wanted_groups
+from .order import sync_order
 from .plan import Plan, plan, shrink_refusal
 from .state import load_base, state_bytes
 
@@ -89,8 +90,11 @@ def sync_records(records: list[dict], settings: Settings, redactor, lines: list[
         if refusal:
             lines.append(line)
             raise RinsyncError(f"{refusal}; Open WebUI left as it was", exitcodes.SHRINK_REFUSED)
+        order = getattr(records, "order", None)  # the rules' selector order (records.Records), if any
         if settings.dry_run:
             lines.append(f"dry run: {line} (nothing written)")
+            if order:
+                sync_order(client, order, settings.state, True, lines, warnings)
             return
         applied = apply_plan(apply_groups(result, client, group_ids), result, base)
         data = state_bytes(settings.state, url, applied.base)
@@ -107,3 +111,5 @@ def sync_records(records: list[dict], settings: Settings, redactor, lines: list[
         if applied.error is not None:
             raise failure(result, applied)
         lines.append(line if result.has_changes else f"{line}; no changes")
+        if order:  # after the records: Open WebUI orders the models it lists
+            sync_order(client, order, settings.state, False, lines, warnings)

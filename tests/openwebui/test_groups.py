@@ -34,6 +34,7 @@ class StubWebUI:
         for path in ("/api/v1/models/create", "/api/v1/models/model/update", "/api/v1/models/model/access/update"):
             server.expect_request(path, method="POST").respond_with_handler(self._write)
         self.url = server.url_for("/").rstrip("/")
+        self.order = StubOrder(server, [])
 
     def _write(self, request):
         assert request.headers["Authorization"] == f"Bearer {TOKEN}"
@@ -107,3 +108,72 @@ def test_a_group_that_does_not_exist_is_one_line_before_any_write(httpserver, tm
     assert caught.value.exit_code == 1 and "\n" not in message
     assert "'premium'" in message and "staff" in message and TOKEN not in message
     assert stub.writes == [] and not (tmp_path / "state.json").exists()
+
+
+# ---- the selector's order (Open WebUI's model order list) ------------------------------------------------
+
+
+class StubOrder:
+    """Open WebUI 0.12.4's models settings (GET/POST /api/v1/configs/models), in memory."""
+
+    def __init__(self, server, order):
+        self.config = {"DEFAULT_MODELS": "x", "DEFAULT_PINNED_MODELS": None, "MODEL_ORDER_LIST": order,
+                       "DEFAULT_MODEL_METADATA": {"keep": 1}, "DEFAULT_MODEL_PARAMS": None}
+        self.posts: list[dict] = []
+        server.expect_request("/api/v1/configs/models", method="GET").respond_with_handler(
+            lambda r: Response(json.dumps(self.config), content_type="application/json"))
+        server.expect_request("/api/v1/configs/models", method="POST").respond_with_handler(self._post)
+
+    def _post(self, request):
+        self.posts.append(request.get_json())
+        self.config = request.get_json()
+        return Response(json.dumps(self.config), content_type="application/json")
+
+
+def test_the_rules_order_the_selector_by_provider_then_newest(tmp_path):
+    records = records_for(tmp_path, "version: 1\nopenwebui: {}\n")
+    catalog = {r["id"]: r for r in load_catalog_file(SAMPLE_CATALOG).records}
+    by_name = {r["id"]: catalog[r["meta"]["rinsync"]["openrouter_id"]] for r in records}
+    order = records.order
+    assert sorted(order) == sorted(by_name)
+    keys = [(by_name[i]["id"].split("/")[0], -(by_name[i].get("created") or 0)) for i in order]
+    assert keys == sorted(keys)  # provider ascending, then the newest first
+
+
+def test_the_order_is_written_when_empty_and_an_admins_order_is_left_alone(httpserver, tmp_path):
+    stub = StubWebUI(httpserver, [])
+    order = stub.order
+    records = records_for(tmp_path, "version: 1\nopenwebui: {}\n")
+    warnings: list[str] = []
+    settings = Settings(url=stub.url, token=TOKEN, state=tmp_path / "state.json")
+    lines: list[str] = []
+    sync_records(records, settings, str, lines, warnings)
+    assert [p["MODEL_ORDER_LIST"] for p in order.posts] == [records.order]
+    assert order.config["DEFAULT_MODEL_METADATA"] == {"keep": 1}  # the other settings sent back as they were
+    assert (tmp_path / "state-order.json").stat().st_mode & 0o777 == 0o600
+    # the rules' order changes (a new model first): rinsync's own list is replaced
+    records.order = records.order[::-1]
+    sync_records(records, settings, str, [], warnings)
+    assert order.config["MODEL_ORDER_LIST"] == records.order and len(order.posts) == 2
+    # an admin reorders by hand: left alone, with a warning; a dry run does not write either
+    order.config["MODEL_ORDER_LIST"] = sorted(records.order)
+    records.order = records.order[::-1]
+    for dry_run in (False, True):
+        warnings.clear()
+        sync_records(records, Settings(url=stub.url, token=TOKEN, state=tmp_path / "state.json", dry_run=dry_run),
+                     str, [], warnings)
+        assert len(order.posts) == 2 and order.config["MODEL_ORDER_LIST"] == sorted(records.order)
+        assert any("set by an admin" in w for w in warnings), warnings
+
+
+def test_an_open_webui_without_the_order_setting_is_a_warning_not_a_failure(httpserver, tmp_path):
+    httpserver.expect_request("/api/v1/models/all").respond_with_json([])
+    httpserver.expect_request("/api/v1/models/create", method="POST").respond_with_handler(
+        lambda r: Response(json.dumps(r.get_json()), content_type="application/json"))
+    warnings: list[str] = []
+    lines: list[str] = []
+    records = records_for(tmp_path, "version: 1\nopenwebui: {}\n")
+    sync_records(records, Settings(url=httpserver.url_for("/").rstrip("/"), token=TOKEN,
+                                   state=tmp_path / "state.json"), str, lines, warnings)
+    assert any(w.startswith("Open WebUI's model order was not set: ") and TOKEN not in w for w in warnings), warnings
+    assert (tmp_path / "state.json").is_file() and not (tmp_path / "state-order.json").exists()
