@@ -4,7 +4,7 @@ synced the 2026-08-19 catalog (412 models) through the real LiteLLM proxy: what 
 - the model selector lists the curated view (the spec oracle's set, at most 150), not 412 models;
 - a model limited to the group ``premium`` (rules: above $10 per million output tokens) is listed for a
   member of that group and absent for a user outside it;
-- the info icon's tooltip shows the description with the price;
+- the info icon's tooltip shows the description with the price; the list follows the rules' order;
 - an image attached for a text-only model is refused (not attached), for a vision model it is attached.
 
 Marked e2e (CI runs it); it fails instead of skipping when RINSYNC_REQUIRE_INTEGRATION=1 and Chromium or
@@ -177,6 +177,13 @@ def test_a_group_member_sees_the_curated_set_with_its_premium_models(site: Site,
         assert len(seen) <= 150 < len(site.kept), len(seen)
         assert seen == site.visible, (sorted(seen - site.visible)[:5], sorted(site.visible - seen)[:5])
         assert site.premium & site.visible & seen, "no premium model is in the curated view"
+        # the rules' order (Open WebUI's model order list): by provider, then the newest first
+        page.wait_for_timeout(300)  # listed() left the selector open, scrolled back to its top
+        rows = page.locator("#model-selector-list button[role=option]").evaluate_all(
+            "els => els.map(e => e.dataset.value)")
+        keys = [(site.kept[i]["id"].split("/")[0], -site.kept[i]["created"]) for i in rows]
+        assert len(rows) >= 5 and keys == sorted(keys), rows
+        assert keys[0] == min((site.kept[i]["id"].split("/")[0], -site.kept[i]["created"]) for i in site.visible)
         page.wait_for_timeout(500)
         if os.environ.get("RINSYNC_DOCS_SCREENSHOT") == "1":
             DOCS_SHOT.parent.mkdir(parents=True, exist_ok=True)
