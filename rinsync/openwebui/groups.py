@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import exitcodes
 from ..diagnostics import RinsyncError
+from ..untrusted import escape
 from .client import Client, OpenWebUIError
 from .plan import PUBLIC_READ, Plan
 from .records import MARKER_KEY
@@ -60,8 +61,9 @@ def resolve(client: Client, names: set[str]) -> dict[str, str]:
             ids.setdefault(group["name"], group["id"])
     missing = sorted(names - set(ids))
     if missing:
-        known = ", ".join(sorted(ids)[:10]) or "none"
-        raise RinsyncError(f"the rules' openwebui groups name {', '.join(repr(m) for m in missing)}, which "
+        known = ", ".join(escape(name, 40) for name in sorted(ids)[:10]) or "none"  # names from the server
+        named = ", ".join(f"'{escape(name, 60)}'" for name in missing[:5])
+        raise RinsyncError(f"the rules' openwebui groups name {named}, which "
                            f"{'is' if len(missing) == 1 else 'are'} no group in Open WebUI at {client.url} "
                            f"(its groups: {known}); create the group in Open WebUI (Admin > Users > Groups) "
                            "or fix the rules; Open WebUI left as it was", exitcodes.ERROR)

@@ -177,3 +177,18 @@ def test_an_open_webui_without_the_order_setting_is_a_warning_not_a_failure(http
                                    state=tmp_path / "state.json"), str, lines, warnings)
     assert any(w.startswith("Open WebUI's model order was not set: ") and TOKEN not in w for w in warnings), warnings
     assert (tmp_path / "state.json").is_file() and not (tmp_path / "state-order.json").exists()
+
+
+def test_hostile_group_names_from_open_webui_stay_on_one_bounded_line(httpserver, tmp_path):
+    from hostile import assert_one_line_error, run_limited
+
+    groups = [{"id": f"g{i}", "name": f"team\n{i}\x1b[31m\u202e" + "x" * 5000} for i in range(2000)]
+    stub = StubWebUI(httpserver, groups + [{"id": 7, "name": None}, "junk"])
+    (tmp_path / "90-groups.yaml").write_text(PREMIUM)
+    result = run_limited("openwebui", "sync", "--url", stub.url, "--catalog", str(SAMPLE_CATALOG), "--rules",
+                         str(RULES_DIR), "--rules", str(tmp_path / "90-groups.yaml"), "--config",
+                         str(tmp_path / "config.yaml"), cwd=tmp_path, OPENWEBUI_API_KEY=TOKEN)
+    line = assert_one_line_error(result, 1, "'premium'", "no group in Open WebUI")
+    assert "\x1b" not in line and "\u202e" not in line and len(line) < 1200
+    assert TOKEN not in result.out + result.err
+    assert stub.writes == [] and not (tmp_path / ".rinsync-state.openwebui.json").exists()
