@@ -13,7 +13,7 @@ from rinsync.engine import Engine
 from rinsync.openwebui.plan import plan
 from rinsync.openwebui.records import build_records, flatten
 from rinsync.source.catalog import load_catalog_file
-from support import RULES_DIR
+from support import REPO, RULES_DIR, TODAY_EPOCH
 
 TODAY = dt.date(2026, 11, 24)
 
@@ -110,3 +110,39 @@ def test_an_admin_who_switches_a_hidden_model_on_keeps_it_on_across_syncs(catalo
     # and a model the admin did not touch still follows the rules
     other = next(r for r in records if r.get("is_active") is False and r["id"] != hidden["id"])
     assert flatten(current[other["id"]])["active"] is False
+
+
+def test_lint_warns_when_the_rules_hide_a_whole_brand_and_not_for_the_shipped_view(tmp_path, catalogs):
+    from rinsync.commands.lint import lint
+
+    path = next(p for p in catalogs if p.name == "openrouter-models-2026-08-19.json")
+    records = load_catalog_file(path).records
+    assert not [f for f in lint([RULES_DIR], records, TODAY) if f.code == "openwebui-brand-hidden"]
+    local = tmp_path / "90-local.yaml"
+    local.write_text("version: 1\nopenwebui:\n  curated: \"!starts_with(id, 'anthropic/')\"\n")
+    found = [f for f in lint([RULES_DIR, local], records, TODAY) if f.code == "openwebui-brand-hidden"]
+    assert len(found) == 1 and (found[0].file, found[0].line) == (str(local), 3), found
+    assert "anthropic/claude" in found[0].message and found[0].severity == "warning"
+
+
+def test_explain_shows_visibility_and_access(tmp_path, catalogs):
+    import subprocess
+    import sys
+
+    path = next(p for p in catalogs if p.name == "openrouter-models-2026-08-19.json")
+    local = tmp_path / "90-local.yaml"
+    local.write_text("version: 1\nopenwebui:\n"
+                     "  groups: \"per_million(pricing.completion) > `10` && ['premium'] || null\"\n")
+
+    def explain(model: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-m", "rinsync", "explain", model, "--catalog", str(path), "--rules",
+                               str(RULES_DIR), "--rules", str(local)], capture_output=True, text=True, timeout=120,
+                              env={"SOURCE_DATE_EPOCH": TODAY_EPOCH, "PATH": "/usr/bin:/bin"}, cwd=REPO)
+        assert done.returncode == 0, done.stderr
+        return [ln for ln in done.stdout.splitlines() if ln.startswith(("openwebui visibility", "openwebui access"))]
+
+    assert explain("openai/gpt-4o-2024-08-06") == [
+        "openwebui visibility: hidden from chat by the curated view (curated:); LiteLLM still serves it, an admin "
+        "can switch it on", "openwebui access: every user"]
+    assert explain("openai/gpt-5.5-pro") == ["openwebui visibility: shown in the chat selector",
+                                             "openwebui access: members of premium only"]
