@@ -80,6 +80,7 @@ class Site:
     kept: dict[str, dict]
     visible: set[str]
     premium: set[str]
+    sync: object  # () -> CompletedProcess of one more `rinsync openwebui sync`
 
 
 @pytest.fixture(scope="module")
@@ -109,14 +110,19 @@ def site(tmp_path_factory, fake_openrouter):
             status, body = harness.http_json("POST", f"{webui.url}/api/v1/groups/id/{group['id']}/users/add",
                                              body={"user_ids": [PIA["id"]]}, headers=webui.auth)
             assert status == 200, body
-            r = harness.run_rinsync("openwebui", "sync", "--url", webui.url, "--catalog", CATALOG,
-                                    "--rules", RULES_DIR, "--rules", extra, "--rules", premium_rules,
-                                    "--config", config, env={"OPENWEBUI_API_KEY": webui.token()}, timeout=600)
+
+            def sync():
+                return harness.run_rinsync("openwebui", "sync", "--url", webui.url, "--catalog", CATALOG,
+                                           "--rules", RULES_DIR, "--rules", extra, "--rules", premium_rules,
+                                           "--config", config, "-v", env={"OPENWEBUI_API_KEY": webui.token()},
+                                           timeout=600)
+
+            r = sync()
             assert r.returncode == 0, r.stderr
             assert "412 Open WebUI model records: +412 created" in r.stdout + r.stderr
             kept, visible, premium = expected_view()
             assert len(kept) == 412
-            yield Site(webui, tokens, kept, visible, premium)
+            yield Site(webui, tokens, kept, visible, premium, sync)
 
 
 @pytest.fixture(scope="module")
@@ -243,3 +249,25 @@ def test_an_image_is_refused_for_a_text_only_model_and_taken_by_a_vision_model(s
         assert attach_image(page, site, tmp_path, text_only) == 0
     with logged_in(browser, site, UMA["name"], request) as page:
         assert attach_image(page, site, tmp_path, vision) == 1
+
+
+@pytest.mark.e2e
+def test_an_admin_who_switches_a_hidden_model_on_keeps_it_on_across_syncs(site: Site):
+    name = "openrouter/openai-gpt-4o"  # hidden by the curated view (a generation 180 days behind GPT-5.6)
+    assert name in site.kept and name not in site.visible
+
+    def user_sees() -> set[str]:
+        status, body = harness.http_json("GET", f"{site.webui.url}/api/models?refresh=true", timeout=60,
+                                         headers={"Authorization": f"Bearer {site.tokens[UMA['name']]}"})
+        assert status == 200, body
+        return {m["id"] for m in body["data"]}
+
+    assert name not in user_sees()
+    status, body = harness.http_json("POST", f"{site.webui.url}/api/v1/models/model/toggle?id={name}",
+                                     headers=site.webui.auth, timeout=60)
+    assert status == 200 and body["is_active"] is True, body
+    for _ in range(2):
+        r = site.sync()
+        assert r.returncode == 0, r.stderr
+        assert f"= {name}: kept the admin's active" in r.stdout + r.stderr
+        assert name in user_sees()
