@@ -51,6 +51,8 @@ class LineIndex:
     def __init__(self, catalog: CatalogIndex, records: list[dict]):
         self.catalog = catalog
         self.created: dict[str, float] = {}
+        self._line: dict[str, str] = {}  # id -> line, brand of every catalog id (keys cost regexes: once)
+        self._brand: dict[str, str] = {}
         lines: dict[str, list[str]] = {}
         brands: dict[str, list[str]] = {}
         for record in records:
@@ -59,8 +61,9 @@ class LineIndex:
                 continue
             self.created[model_id] = _seconds(record.get("created"))
             family = catalog.family(model_id)
-            lines.setdefault(line_key(family), []).append(model_id)
-            brands.setdefault(brand_key(family), []).append(model_id)
+            self._line[model_id], self._brand[model_id] = line_key(family), brand_key(family)
+            lines.setdefault(self._line[model_id], []).append(model_id)
+            brands.setdefault(self._brand[model_id], []).append(model_id)
         self._newest_line = {key: self._newest(ids) for key, ids in lines.items()}
         self._newest_brand = {key: self._newest(ids) for key, ids in brands.items()}
 
@@ -68,10 +71,10 @@ class LineIndex:
         return min(ids, key=lambda i: (-self.created[i], i))
 
     def line(self, model_id: str) -> str:
-        return line_key(self.catalog.family(model_id))
+        return self._line.get(model_id) or line_key(self.catalog.family(model_id))
 
     def brand(self, model_id: str) -> str:
-        return brand_key(self.catalog.family(model_id))
+        return self._brand.get(model_id) or brand_key(self.catalog.family(model_id))
 
     def newest_in_line(self, model_id: str) -> str | None:
         return self._newest_line.get(self.line(model_id))
