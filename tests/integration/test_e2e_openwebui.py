@@ -185,12 +185,14 @@ def kept_records(catalog: Path) -> dict[str, dict]:
     import datetime as dt
     import json
 
-    from spec_oracle import expected_drop, expected_name
+    from spec_oracle import expected_drop, expected_name, expected_shown
 
     today = dt.date(2026, 11, 24)
     records = json.loads(catalog.read_text())["data"]
     ids = {r["id"] for r in records}
-    return {expected_name(r["id"]): r for r in records if expected_drop(r, today, ids) is None}
+    shown = expected_shown(records)  # the curated view, by the oracle; remembered on each record
+    return {expected_name(r["id"]): dict(r, _oracle_shown=r["id"] in shown) for r in records
+            if expected_drop(r, today, ids) is None}
 
 
 def expected_webui(record: dict) -> dict:
@@ -198,7 +200,8 @@ def expected_webui(record: dict) -> dict:
 
     from spec_oracle import expected_openwebui
 
-    return expected_openwebui(record, dt.date(2026, 11, 24))
+    shown = {record["id"]} if record.get("_oracle_shown", True) else set()
+    return expected_openwebui(record, dt.date(2026, 11, 24), shown)
 
 
 def assert_user_list_matches_oracle(stack: RecordsStack, catalog: Path) -> dict[str, dict]:
