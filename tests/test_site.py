@@ -299,3 +299,50 @@ def test_long_or_lower_case_variable_names_are_names_not_secrets(tmp_path, name)
 
     path = site(tmp_path, f"targets:\n  litellm:\n    key_env: {name}\n")
     assert check_site(path)[2] == []
+
+
+def test_the_site_files_report_section_writes_the_report_metrics_and_posts_the_webhook(env, httpserver, run_cli,
+                                                                                      monkeypatch):
+    """report: in the site file (paths relative to it, the webhook URL only through the variable it names)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    hook_token = "T000/B000/site-report-hook-token-0123"
+    posted: list[dict] = []
+
+    def receive(request):
+        posted.append(request.get_json())
+        return Response("ok")
+
+    httpserver.expect_request(f"/hooks/{hook_token}", method="POST").respond_with_handler(receive)
+    (env / "cfg").mkdir()
+    config = env / "cfg" / "config.yaml"
+    config.write_text("model_list: []\n")
+    site(env, f"""rules: [{RULES}]
+report:
+  file: out/report.json
+  metrics_file: out/rinsync.prom
+  notify_url_env: SITE_HOOK_URL
+  price_increase_threshold: 5
+targets:
+  litellm:
+    config: cfg/config.yaml
+""")
+    (env / "out").mkdir()
+    monkeypatch.setenv("SITE_HOOK_URL", httpserver.url_for(f"/hooks/{hook_token}"))
+    r = run_cli("sync", "--catalog", CATALOG)
+    assert r.code == 0, r.err
+    report = json.loads((env / "out" / "report.json").read_text())
+    assert len(report["targets"]["litellm"]["added"]) == len(generated(config)) == 27
+    families = {f.name: f for f in text_string_to_metric_families((env / "out" / "rinsync.prom").read_text())}
+    assert families["rinsync_last_exit_code"].samples[0].value == 0
+    assert hook_token not in r.out + r.err
+    # a second sync of a catalog that removes models is notable: the webhook gets the digest
+    smaller = env / "smaller.json"
+    records = json.loads(SAMPLE_CATALOG.read_text())
+    records["data"] = records["data"][:25]
+    smaller.write_text(json.dumps(records))
+    r = run_cli("sync", "--catalog", str(smaller), "--force")
+    assert r.code == 0, r.err
+    assert posted and "removed" in posted[-1]["text"]
+    flagged = run_cli("sync", "--catalog", CATALOG, "--report", str(env / "flag.json"))
+    assert flagged.code == 0 and (env / "flag.json").exists()  # the flag wins over the site file

@@ -41,6 +41,40 @@ def _refuse_overwriting(kwargs: dict, **paths: Path | None) -> None:
         seen[real] = option
 
 
+def _from_site(site_option, report_file, metrics_file, notify_url, notify_format, price_threshold, expiring_days):
+    """Fill what no flag or variable gave from the site file's ``report:`` section (an invalid site file is left
+    to ``rinsync sync`` itself, which reports it with its place)."""
+    import os
+
+    from ..diagnostics import RinsyncError
+    from ..site import find_site, load_site
+
+    path = find_site(site_option)
+    if path is None or not path.is_file():
+        return report_file, metrics_file, notify_url, notify_format, price_threshold, expiring_days
+    try:
+        site = load_site(path)
+        section = site.data.get("report") or {}
+    except RinsyncError:
+        return report_file, metrics_file, notify_url, notify_format, price_threshold, expiring_days
+    if report_file is None and section.get("file"):
+        report_file = Path(site.path_value(section["file"]))
+    if metrics_file is None and section.get("metrics_file"):
+        metrics_file = Path(site.path_value(section["metrics_file"]))
+    if notify_url is None and section.get("notify_url_env"):  # the environment, else ./.env (as the keys)
+        from ..source.fetch import resolve_api_key
+
+        url, _ = resolve_api_key(section["notify_url_env"], Path(".env") if os.path.isfile(".env") else None)
+        notify_url = _notify_url(None, None, url) if url else None
+    if notify_format == "slack" and section.get("notify_format"):
+        notify_format = section["notify_format"]
+    if price_threshold is None:
+        price_threshold = section.get("price_increase_threshold")
+    if expiring_days is None:
+        expiring_days = section.get("expiring_days")
+    return report_file, metrics_file, notify_url, notify_format, price_threshold, expiring_days
+
+
 def threshold_options(command):
     """--price-threshold and --expiring-days (also used by ``rinsync diff``)."""
     command = click.option("--expiring-days", type=click.IntRange(0, 3650), default=None,
@@ -70,6 +104,10 @@ def report_options(command_name: str):
             from .collect import collecting
             from .run import ReportSettings, Run
 
+            if command_name == "sync":  # the site file's report: section, below flags and RINSYNC_* variables
+                (report_file, metrics_file, notify_url, notify_format, price_threshold,
+                 expiring_days) = _from_site(kwargs.get("site"), report_file, metrics_file, notify_url,
+                                             notify_format, price_threshold, expiring_days)
             _refuse_overwriting(kwargs, report=report_file, metrics=metrics_file)
             settings = ReportSettings(report_file, notify_url, notify_format, metrics_file,
                                       price_threshold, expiring_days, notify_timeout)
