@@ -7,9 +7,10 @@ authenticated ``GET /health/readiness/details``, and on the public ``GET /health
 then the second, each with a short timeout, a total deadline and a size cap; it never raises.
 
 The billing rule (``cost_calculator.response_cost_calculator``): up to 1.106.x a reply's
-``usage.cost`` (OpenRouter's billed USD) wins over the prices in the config; from 1.108.0 a deployment
-with prices of its own (custom pricing) is charged from those prices, and ``usage.cost`` counts only
-for entries without prices. :data:`TESTED_VERSIONS` are the releases CI runs the integration tests on
+``usage.cost`` (OpenRouter's billed USD) wins over the prices in the config; from 1.108.0 a plain reply
+to a deployment with prices of its own (custom pricing) is charged from those prices, while a streamed
+reply is still charged ``usage.cost`` (measured on 1.108.7, docs/pricing.md); entries without prices
+are charged ``usage.cost`` on every version. :data:`TESTED_VERSIONS` are the releases CI runs the integration tests on
 (``ci/install-integration.sh`` installs exactly these); a proxy outside that range gets a warning.
 """
 
@@ -30,7 +31,7 @@ PATHS = ("/health/readiness/details", "/health/readiness")
 _VERSION = re.compile(r"(\d{1,4})\.(\d{1,4})\.(\d{1,6})(?:[.\-+a-zA-Z0-9]{0,20})")
 
 USAGE_COST_WINS = "OpenRouter's usage.cost wins over written prices"
-WRITTEN_WINS = "written prices win over OpenRouter's usage.cost"
+WRITTEN_WINS = "written prices win over OpenRouter's usage.cost, except on streamed replies"
 
 
 def parse(version: object) -> tuple[int, int, int] | None:
