@@ -159,3 +159,34 @@ def test_verify_prints_the_version_and_its_billing_rule(httpserver, tmp_path, ru
     warnings = [line for line in result.err.splitlines() if "warning: LiteLLM" in line]
     assert len(warnings) == (1 if warns else 0), result.err
     assert KEY not in result.out + result.err
+
+
+# --------------------------------------------------------------------------
+# every confirmation of an applied sync names it
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("version", "warns"), [("1.106.2", False), ("1.105.0", True)])
+def test_the_reload_confirmation_names_the_version_and_its_rule(env, tmp_path, run_cli, httpserver, monkeypatch,
+                                                                 version, warns):
+    from helpers_sync import subset_catalog
+    from standin_proxy import StandIn
+
+    from support import SAMPLE_CATALOG
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    config = tmp_path / "config.yaml"
+    assert run_cli("compile", "--catalog", str(SAMPLE_CATALOG), "--config", str(config)).code == 0
+    smaller = tmp_path / "smaller.json"
+    smaller.write_bytes(subset_catalog(SAMPLE_CATALOG, 24))
+    proxy = StandIn(httpserver, config, tmp_path, KEY)
+    httpserver.expect_request(DETAILS, headers={"Authorization": f"Bearer {KEY}"}).respond_with_json(details(version))
+    done = run_cli("compile", "--catalog", str(smaller), "--config", str(config), "--reload-cmd", "touch RELOAD",
+                   "--proxy", proxy.url, "--key-env", KEY_ENV)
+    assert done.code == 0, done.err
+    confirmed = [line for line in done.err.splitlines() if "confirmed: the proxy at" in line]
+    assert len(confirmed) == 1, done.err
+    assert confirmed[0].endswith(f"; LiteLLM {version} ({proxyversion.USAGE_COST_WINS})"), confirmed[0]
+    warnings = [line for line in done.err.splitlines() if f"warning: LiteLLM {version} is older" in line]
+    assert len(warnings) == (1 if warns else 0), done.err
+    assert KEY not in done.out + done.err
