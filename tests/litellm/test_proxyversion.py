@@ -64,7 +64,7 @@ def test_no_warning_inside_the_tested_range(version):
 
 
 @pytest.mark.parametrize("text", [None, "", "latest", "1.108", "v1.108.7", "1.108.7\nwarning: forged",
-                                  "1.108.7" + "x" * 500, 1.108, ["1.108.7"]])
+                                  "1.108.7" + "x" * 500, 1.108, ["1.108.7"]], ids=lambda text: repr(text)[:20])
 def test_what_is_not_a_version_is_not_one(text):
     assert parse(text) is None
     assert ProxyVersion(None, "why").line().startswith("LiteLLM version unknown: why")
@@ -113,7 +113,8 @@ def test_unknown_when_neither_endpoint_reports_it(httpserver):
 
 @pytest.mark.parametrize("body", [b"", b"not json", b"[" * 50_000, b"{\"litellm_version\": \"" + b"9" * 70_000 + b"\"}",
                                   b"{\"litellm_version\": \"1.108.7\\n\\u001b[31mforged\"}",
-                                  b"{\"litellm_version\": {\"major\": 1}}"])
+                                  b"{\"litellm_version\": {\"major\": 1}}"],
+                         ids=lambda body: f"{len(body)}-bytes")
 def test_hostile_answers_give_unknown_never_an_exception(httpserver, body):
     for path in (DETAILS, PUBLIC):
         httpserver.expect_request(path).respond_with_data(body, content_type="application/json")
