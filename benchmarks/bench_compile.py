@@ -1,10 +1,15 @@
-"""Benchmark: `rinsync compile` against a bare floor, on a real catalog and on it grown to 10,000 records.
+"""Benchmark: `rinsync compile` against floors, on a real catalog and on it grown to 10,000 records.
 
-The floor is the least any compiler must do: json.load the catalog, build the same entries as the
-default rules do, but in plain hard-coded Python (no rules, no checks), and dump them with PyYAML's
-C dumper. The ratio is the price of the rules DSL, the catalog checks and the safety around them.
-Both run as fresh processes, best of N. Prints seconds and the ratio (target <= 1.3),
-and `rinsync --help` against `python -c "import click"` (target <= 1.5).
+The same-output floor (issue 15, target <= 1.5 on the 414-record 2026-08-19 catalog): a Python process
+that json.loads the catalog and writes rinsync's very entries (computed beforehand by rinsync's engine in
+this process, handed to the floor as a marshal file: no rule evaluated there) with libyaml's dumper and
+rinsync's dumper settings; the bench checks that its file equals rinsync's byte for byte. The ratio is
+the price of start-up (imports), the rules, the catalog checks and the safety around them. Times are the
+best of N fresh processes, as CPU seconds (user+sys of the child: steadier than wall time on a shared
+machine) and as wall seconds.
+The older "hand-built" floor builds similar entries in plain Python (no sort, no drops) and dumps
+them with PyYAML's C dumper (target <= 1.3); `rinsync --help` is set against `python -c "import click"`
+(target <= 1.5).
 The last row adds benchmarks/curation-rules.yaml (catalog-aware rules: family(), newest_in_family(),
 and two selections) on the 10,000 records, beside the shipped rules alone on the same records (whose
 own catalog-aware rule, drop-extended-variants, is in every row).
@@ -31,6 +36,21 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("RINSYNC_SHARED_DIR", REPO.parent / "shared"))
 DEFAULT_CATALOG = SHARED / "catalogs" / "openrouter-models-2026-08-19.json"
 CURATION_RULES = REPO / "benchmarks" / "curation-rules.yaml"
+
+SAME_OUTPUT_FLOOR = r"""
+import json, marshal, sys, yaml
+
+class Dumper(yaml.CSafeDumper):
+    def ignore_aliases(self, data):
+        return True
+
+json.load(open(sys.argv[1], "rb"))
+entries = marshal.load(open(sys.argv[2], "rb"))
+text = yaml.dump({"model_list": entries}, Dumper=Dumper, sort_keys=False, allow_unicode=True,
+                 default_flow_style=False, width=4096)
+with open(sys.argv[3], "wb") as out:
+    out.write(text.encode("utf-8"))
+"""
 
 FLOOR = r"""
 import gc, json, sys, yaml
@@ -129,13 +149,52 @@ def grow(catalog: Path, size: int, target: Path) -> None:
     target.write_text(json.dumps({"data": grown}))
 
 
-def best_of(command: list[str], repeat: int, env: dict) -> float:
-    times = []
+def timed(command: list[str], repeat: int, env: dict) -> tuple[float, float]:
+    """(best CPU seconds, best wall seconds) of ``repeat`` fresh processes."""
+    import resource
+
+    cpu, wall = [], []
     for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        times.append(time.perf_counter() - start)
-    return min(times)
+        wall.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return min(cpu), min(wall)
+
+
+def best_of(command: list[str], repeat: int, env: dict) -> float:
+    return timed(command, repeat, env)[1]
+
+
+def rinsync_entries(catalog: Path, target: Path) -> None:
+    """rinsync's entries for ``catalog`` (shipped rules, the bench's date), for the same-output floor."""
+    import marshal
+
+    os.environ["SOURCE_DATE_EPOCH"] = "1795478400"
+    from rinsync.dsl.rules import load_rules
+    from rinsync.engine import Engine, compile_date
+    from rinsync.source.catalog import load_catalog_file
+
+    result = Engine(load_rules([REPO / "rules"]), compile_date()).compile(load_catalog_file(catalog).records)
+    target.write_bytes(marshal.dumps(result.entries))
+
+
+def same_output_row(rinsync: str, catalog: Path, work: Path, repeat: int, env: dict) -> None:
+    out, floor_out, entries = work / "same-rinsync.yaml", work / "same-floor.yaml", work / "entries.marshal"
+    rinsync_entries(catalog, entries)
+    timed([rinsync, "--version"], 1, env)  # warm-up: bytecode cached, files in the page cache
+    ours = timed([rinsync, "compile", "--catalog", str(catalog), "--rules", str(REPO / "rules"), "--output",
+                  str(out)], repeat, env)
+    floor = timed([sys.executable, "-c", SAME_OUTPUT_FLOOR, str(catalog), str(entries), str(floor_out)], repeat,
+                  env)
+    same = out.read_bytes() == floor_out.read_bytes()
+    records = len(json.loads(catalog.read_text())["data"])
+    print(f"same-output floor ({'byte-identical' if same else 'OUTPUT DIFFERS: ratio meaningless'}), "
+          f"{catalog.name}, {records} records:")
+    print(f"  cpu  rinsync {ours[0]:.3f} s  floor {floor[0]:.3f} s  ratio {ours[0] / floor[0]:.2f}  (target <= 1.5)")
+    print(f"  wall rinsync {ours[1]:.3f} s  floor {floor[1]:.3f} s  ratio {ours[1] / floor[1]:.2f}")
 
 
 def main() -> None:
@@ -143,14 +202,20 @@ def main() -> None:
     parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG)
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--same-output-only", action="store_true", help="Only the same-output floor row.")
     args = parser.parse_args()
     rinsync = shutil.which("rinsync") or str(Path(sys.executable).with_name("rinsync"))
     env = dict(os.environ, SOURCE_DATE_EPOCH="1795478400")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # installed packages run from cached bytecode; so must the bench
     work = Path(tempfile.mkdtemp(prefix="rinsync-bench-"))
     try:
+        print(f"python {sys.version.split()[0]}, best of {args.repeat} runs, fresh process each")
+        same_output_row(rinsync, args.catalog, work, args.repeat, env)
+        if args.same_output_only:
+            return
         grown = work / f"catalog-{args.size}.json"
         grow(args.catalog, args.size, grown)
-        print(f"python {sys.version.split()[0]}, best of {args.repeat} runs, fresh process each")
+        print("hand-built floor (wall seconds):")
         print(f"{'catalog':<34}{'records':>8}{'rinsync s':>11}{'floor s':>10}{'ratio':>8}  target"
               f"{'floor+gc s':>13}{'ratio':>8}")
         for path in (args.catalog, grown):

@@ -9,21 +9,12 @@ from pathlib import Path
 import click
 
 from . import __version__, exitcodes
+from .options import FiniteFloat
 
 # Only click at the top: `rinsync --help` start-up time is benchmarked (benchmarks/bench_compile.py);
 # everything else, RinsyncError included, is imported where it is used.
 
 FORMATS = ("text", "json", "github")
-
-
-class FiniteFloat(click.FloatRange):
-    """``click.FloatRange`` that also refuses ``nan`` and ``inf`` (usage errors, exit 2): nan passes any bound."""
-
-    def convert(self, value, param, ctx):
-        number = click.FLOAT.convert(value, param, ctx)
-        if number != number or number in (float("inf"), float("-inf")):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return super().convert(number, param, ctx)
 
 
 def default_rules_paths() -> list[Path]:
@@ -83,14 +74,21 @@ def cli() -> None:
 @catalog_option
 @click.option("--fail-on", type=click.Choice(["error", "warning"]), default="error", show_default=True,
               help="Lowest severity that makes the exit code 1.")
-def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) -> int:
-    """Check rules files (default: rules/). Exit 0 clean, 1 on findings, 2 on usage errors."""
+@click.option("--site", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE",
+              help="Also check this site file (default: ./rinsync.yaml when it exists).")
+def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str, site: Path | None) -> int:
+    """Check rules files (default: rules/) and the site file (rinsync.yaml). Exit 0 clean, 1 on findings, 2 on
+    usage errors."""
     from .commands.lint import lint as run_lint
     from .diagnostics import format_findings
     from .engine import compile_date
+    from .site import check_site, find_site
 
     records = _load_catalog(catalog).records if catalog else None
     findings = run_lint(_rules_paths(paths), records, compile_date())
+    site_path = find_site(site)
+    if site_path is not None:
+        findings = sorted(findings + check_site(site_path)[2])
     if findings or fmt == "json":
         click.echo(format_findings(findings, fmt))
     errors = sum(1 for f in findings if f.severity == "error")
@@ -100,60 +98,75 @@ def lint(paths: tuple[Path, ...], fmt: str, catalog: Path | None, fail_on: str) 
     return exitcodes.ERROR if failing else exitcodes.OK
 
 
+# compile's options; `rinsync sync` takes the same ones (they override the site file)
+COMPILE_OPTIONS = [
+    click.option("--catalog", metavar="FILE|cache",
+                  help="Compile this catalog file (the shape of GET /api/v1/models), or 'cache': the last good "
+                       "fetched catalog. Default: fetch the catalog URL from the rules' source settings."),
+    rules_option,
+    click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
+                  default="config/litellm/config.yaml", show_default=True,
+                  help="LiteLLM config to merge the generated models into (created if missing)."),
+    click.option("--output", "-o", metavar="PATH|-",
+                  help="Write a standalone config with only the generated model_list instead of merging "
+                       "('-' for standard output)."),
+    click.option("--include-file", metavar="PATH",
+                  help="Include mode: write the generated entries to PATH (relative to CONFIG's directory unless "
+                       "absolute) and only add PATH to CONFIG's include: list when missing; CONFIG's other bytes "
+                       "are never touched."),
+    click.option("--migrate", is_flag=True,
+                  help="With --include-file: move generated entries left in CONFIG by an earlier sync into the "
+                       "include file (rewrites CONFIG's model_list block once, with a backup)."),
+    click.option("--source-url", envvar="RINSYNC_SOURCE_URL", metavar="URL",
+                  help="Fetch the catalog from this URL instead (mirrors, tests). Env: RINSYNC_SOURCE_URL."),
+    click.option("--env-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                  help="Read the API key variable from this file when it is not in the environment "
+                       "(default: ./.env if present)."),
+    click.option("--dry-run", is_flag=True, help="Print the plan (added, removed, changed fields); write nothing."),
+    click.option("--force", is_flag=True, help="Apply even when the shrink guard would refuse."),
+    click.option("--max-remove-fraction", type=FiniteFloat(0, 1), default=0.5, show_default=True,
+                  envvar="RINSYNC_MAX_REMOVE_FRACTION",
+                  help="Refuse (exit 3) when more than this fraction of the generated models would be removed."),
+    click.option("--validate-cmd", metavar="CMD", envvar="RINSYNC_VALIDATE_CMD",
+                  help="Check the new file before it replaces the old one; '%s' is its path (else appended). "
+                       "Non-zero exit: old config kept, exit 4."),
+    click.option("--backups", type=click.IntRange(min=0), default=5, show_default=True,
+                  help="Timestamped backups to keep besides CONFIG.backup."),
+    click.option("--lock-timeout", type=FiniteFloat(min=0), default=60, show_default=True,
+                  help="Seconds to wait for another sync of the same config (then exit 75)."),
+    click.option("--reload-cmd", metavar="CMD", envvar="RINSYNC_RELOAD_CMD",
+                  help="After a sync that replaced the config (or its include file), run 'sh -c CMD' to make LiteLLM "
+                       "re-read it (e.g. 'kill -HUP <gunicorn master pid>'), then wait until --proxy serves it; if it "
+                       "does not, the previous files are restored and reloaded (exit 5). Env: RINSYNC_RELOAD_CMD."),
+    click.option("--proxy", "proxy_url", metavar="URL", envvar="RINSYNC_PROXY_URL",
+                  help="The running proxy that must confirm a --reload-cmd, e.g. http://localhost:4000. "
+                       "Env: RINSYNC_PROXY_URL."),
+    click.option("--key-env", default="LITELLM_MASTER_KEY", show_default=True, metavar="NAME",
+                  help="Environment variable holding the proxy's key for --proxy (never printed)."),
+    click.option("--reload-timeout", type=FiniteFloat(min=1), default=60, show_default=True, metavar="SECONDS",
+                  envvar="RINSYNC_RELOAD_TIMEOUT",
+                  help="Seconds for the reload command plus the proxy's confirmation (and again for a rollback)."),
+    click.option("--verbose", "-v", is_flag=True, help="Per-model lines and fetch progress."),
+    click.option("--debug", is_flag=True, help="Also HTTP details (the API key is never shown)."),
+    click.option("--openwebui", "openwebui_url", envvar="RINSYNC_OPENWEBUI_URL", metavar="URL",
+                  help="After the config is written, also sync Open WebUI's model records at URL (rinsync openwebui "
+                       "sync; token from --openwebui-key-env). Env: RINSYNC_OPENWEBUI_URL."),
+    click.option("--openwebui-key-env", default="OPENWEBUI_API_KEY", show_default=True, metavar="NAME",
+                  help="Environment variable (or .env entry) holding an Open WebUI admin's API key or token."),
+]
+
+
+def with_options(options):
+    """Apply a list of click decorators, first one outermost (as if written above the function)."""
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+    return decorate
+
+
 @cli.command(name="compile")
-@click.option("--catalog", metavar="FILE|cache",
-              help="Compile this catalog file (the shape of GET /api/v1/models), or 'cache': the last good "
-                   "fetched catalog. Default: fetch the catalog URL from the rules' source settings.")
-@rules_option
-@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
-              default="config/litellm/config.yaml", show_default=True,
-              help="LiteLLM config to merge the generated models into (created if missing).")
-@click.option("--output", "-o", metavar="PATH|-",
-              help="Write a standalone config with only the generated model_list instead of merging "
-                   "('-' for standard output).")
-@click.option("--include-file", metavar="PATH",
-              help="Include mode: write the generated entries to PATH (relative to CONFIG's directory unless "
-                   "absolute) and only add PATH to CONFIG's include: list when missing; CONFIG's other bytes "
-                   "are never touched.")
-@click.option("--migrate", is_flag=True,
-              help="With --include-file: move generated entries left in CONFIG by an earlier sync into the "
-                   "include file (rewrites CONFIG's model_list block once, with a backup).")
-@click.option("--source-url", envvar="RINSYNC_SOURCE_URL", metavar="URL",
-              help="Fetch the catalog from this URL instead (mirrors, tests). Env: RINSYNC_SOURCE_URL.")
-@click.option("--env-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Read the API key variable from this file when it is not in the environment "
-                   "(default: ./.env if present).")
-@click.option("--dry-run", is_flag=True, help="Print the plan (added, removed, changed fields); write nothing.")
-@click.option("--force", is_flag=True, help="Apply even when the shrink guard would refuse.")
-@click.option("--max-remove-fraction", type=FiniteFloat(0, 1), default=0.5, show_default=True,
-              envvar="RINSYNC_MAX_REMOVE_FRACTION",
-              help="Refuse (exit 3) when more than this fraction of the generated models would be removed.")
-@click.option("--validate-cmd", metavar="CMD", envvar="RINSYNC_VALIDATE_CMD",
-              help="Check the new file before it replaces the old one; '%s' is its path (else appended). "
-                   "Non-zero exit: old config kept, exit 4.")
-@click.option("--backups", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Timestamped backups to keep besides CONFIG.backup.")
-@click.option("--lock-timeout", type=FiniteFloat(min=0), default=60, show_default=True,
-              help="Seconds to wait for another sync of the same config (then exit 75).")
-@click.option("--reload-cmd", metavar="CMD", envvar="RINSYNC_RELOAD_CMD",
-              help="After a sync that replaced the config (or its include file), run 'sh -c CMD' to make LiteLLM "
-                   "re-read it (e.g. 'kill -HUP <gunicorn master pid>'), then wait until --proxy serves it; if it "
-                   "does not, the previous files are restored and reloaded (exit 5). Env: RINSYNC_RELOAD_CMD.")
-@click.option("--proxy", "proxy_url", metavar="URL", envvar="RINSYNC_PROXY_URL",
-              help="The running proxy that must confirm a --reload-cmd, e.g. http://localhost:4000. "
-                   "Env: RINSYNC_PROXY_URL.")
-@click.option("--key-env", default="LITELLM_MASTER_KEY", show_default=True, metavar="NAME",
-              help="Environment variable holding the proxy's key for --proxy (never printed).")
-@click.option("--reload-timeout", type=click.FloatRange(min=1), default=60, show_default=True, metavar="SECONDS",
-              envvar="RINSYNC_RELOAD_TIMEOUT",
-              help="Seconds for the reload command plus the proxy's confirmation (and again for a rollback).")
-@click.option("--verbose", "-v", is_flag=True, help="Per-model lines and fetch progress.")
-@click.option("--debug", is_flag=True, help="Also HTTP details (the API key is never shown).")
-@click.option("--openwebui", "openwebui_url", envvar="RINSYNC_OPENWEBUI_URL", metavar="URL",
-              help="After the config is written, also sync Open WebUI's model records at URL (rinsync openwebui "
-                   "sync; token from --openwebui-key-env). Env: RINSYNC_OPENWEBUI_URL.")
-@click.option("--openwebui-key-env", default="OPENWEBUI_API_KEY", show_default=True, metavar="NAME",
-              help="Environment variable (or .env entry) holding an Open WebUI admin's API key or token.")
+@with_options(COMPILE_OPTIONS)
 def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, output: str | None,
                     include_file: str | None, migrate: bool, source_url: str | None, env_file: Path | None,
                     dry_run: bool, force: bool,
@@ -169,30 +182,40 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
     config is written), 74 write failed, 75 catalog unavailable (fetch failed): the existing config is kept
     byte for byte.
     """
+    return run_compile(dict(locals()))
+
+
+def run_compile(p: dict, *, settings_lines: list[str] | None = None, openwebui_state: Path | None = None,
+                openwebui_fraction: float | None = None, litellm: bool = True) -> int:
+    """compile's work (and sync's, with the site file's settings resolved into ``p``)."""
     from .diagnostics import RinsyncError
     from .source.fetch import Redactor
-    from .sync import SyncOptions, SyncReport, run_sync
+    from .sync import SyncOptions, SyncReport, run_openwebui_sync, run_sync
 
+    catalog, output, include_file = p["catalog"], p["output"], p["include_file"]
     _check_catalog_option(catalog)
     if include_file is not None and output is not None:
         raise click.UsageError("--include-file and --output exclude each other")
     if include_file is not None and not include_file.strip():
         raise click.BadParameter("must name a file", param_hint="'--include-file'")
-    if migrate and include_file is None:
+    if p["migrate"] and include_file is None:
         raise click.UsageError("--migrate needs --include-file")
-    env_file = _default_env_file(env_file)
+    env_file = _default_env_file(p["env_file"])
     redactor = Redactor()
-    applier = _reload_applier(reload_cmd, proxy_url, key_env, reload_timeout, output, redactor)
-    logging_state = _log_to_stderr(redactor, debug, verbose)
-    options = SyncOptions(config=config, output=output, catalog=catalog, source_url=source_url, env_file=env_file,
-                          dry_run=dry_run, force=force, max_remove_fraction=max_remove_fraction,
-                          validate_cmd=validate_cmd, backups=backups, lock_timeout=lock_timeout,
-                          verbose=verbose or debug, include_file=include_file, migrate=migrate, applier=applier,
-                          openwebui_url=openwebui_url or None, openwebui_key_env=openwebui_key_env)
-    report = SyncReport()
+    applier = _reload_applier(p["reload_cmd"], p["proxy_url"], p["key_env"], p["reload_timeout"], output,
+                              redactor) if litellm else None
+    logging_state = _log_to_stderr(redactor, p["debug"], p["verbose"])
+    options = SyncOptions(config=p["config"], output=output, catalog=catalog, source_url=p["source_url"],
+                          env_file=env_file, dry_run=p["dry_run"], force=p["force"],
+                          max_remove_fraction=p["max_remove_fraction"], validate_cmd=p["validate_cmd"],
+                          backups=p["backups"], lock_timeout=p["lock_timeout"], verbose=p["verbose"] or p["debug"],
+                          include_file=include_file, migrate=p["migrate"], applier=applier,
+                          openwebui_url=p["openwebui_url"] or None, openwebui_key_env=p["openwebui_key_env"],
+                          openwebui_state=openwebui_state, openwebui_max_remove_fraction=openwebui_fraction)
+    report = SyncReport(lines=list(settings_lines or []))
     try:
-        with _reporting(report, redactor, dry_run, logging_state):
-            run_sync(_load(rules), options, redactor, report)
+        with _reporting(report, redactor, p["dry_run"], logging_state):
+            (run_sync if litellm else run_openwebui_sync)(_load(p["rules"]), options, redactor, report)
     except RinsyncError as exc:
         if exc.exit_code == exitcodes.TEMPFAIL and not exc.findings:
             from .untrusted import one_line
@@ -202,8 +225,47 @@ def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, 
         raise
     if report.text is not None:
         click.echo(report.text, nl=False)
-    _flush_report(report, redactor, dry_run)
+    _flush_report(report, redactor, p["dry_run"])
     return report.exit_code
+
+
+@cli.command(name="sync")
+@click.option("--site", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="The site file declaring the targets (default: ./rinsync.yaml).")
+@with_options(COMPILE_OPTIONS)
+@click.option("--openwebui-state", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Open WebUI state file. Default: .rinsync-state.openwebui.json beside the config.")
+@click.pass_context
+def sync_command(ctx: click.Context, site: Path | None, **params) -> int:
+    """Sync every target the site file (rinsync.yaml) declares, in order: the LiteLLM config (reloaded and
+    confirmed when it says how), then Open WebUI's records. Flags and RINSYNC_* variables override the file
+    (flag > RINSYNC_* > site file > default); --dry-run also prints each setting and where it came from.
+    Exit codes as compile's; 1 also for a site file error (FILE:LINE:COL, nothing written)."""
+    from .commands.sync import sync_params
+    from .diagnostics import RinsyncError
+    from .site import SITE_FILE, find_site, load_site
+
+    path = find_site(site)
+    if path is None:
+        raise RinsyncError(f"no site file: ./{SITE_FILE} not found (or pass --site FILE); the README's "
+                           "'Site file' section has one to start from, or use rinsync compile with flags",
+                           exitcodes.USAGE)
+    if not path.is_file():
+        raise click.BadParameter(f"'{path}' is not a file", param_hint="'--site'")
+    given_from = {}  # a parameter not given holds its default (click fills it in)
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        if source is click.core.ParameterSource.COMMANDLINE:
+            given_from[param.name] = f"flag {param.opts[0]}"
+        elif source is click.core.ParameterSource.ENVIRONMENT:
+            given_from[param.name] = f"env {param.envvar}"
+        else:
+            given_from[param.name] = None
+    resolved_params, extra, resolved, warnings = sync_params(load_site(path), params, given_from)
+    _warn(warnings)
+    lines = ([f"settings ({path}; flag > RINSYNC_* > site file > default):"] + resolved.lines()
+             if params["dry_run"] else [])
+    return run_compile(resolved_params, settings_lines=lines, **extra)
 
 
 def _reload_applier(reload_cmd: str | None, proxy_url: str | None, key_env: str, timeout: float,
@@ -250,10 +312,10 @@ def openwebui() -> None:
               help="Read key variables from this file when not in the environment (default: ./.env if present).")
 @click.option("--dry-run", is_flag=True, help="Print the plan (created, updated, deleted, kept edits); write nothing.")
 @click.option("--force", is_flag=True, help="Delete even when the shrink guard would refuse.")
-@click.option("--max-remove-fraction", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--max-remove-fraction", type=FiniteFloat(0, 1), default=0.5, show_default=True,
               envvar="RINSYNC_MAX_REMOVE_FRACTION",
               help="Refuse (exit 3) to delete more than this fraction of rinsync's records.")
-@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60, show_default=True,
+@click.option("--lock-timeout", type=FiniteFloat(min=0), default=60, show_default=True,
               help="Seconds to wait for another sync of the same Open WebUI state (then exit 75).")
 @click.option("--verbose", "-v", is_flag=True, help="One line per record.")
 def openwebui_sync(url: str, key_env: str, catalog: str | None, rules: tuple[Path, ...], config: Path,
@@ -466,7 +528,7 @@ def models(catalog: Path | None, where: str | None, sort: str, limit: int | None
 @click.option("--need", "needs", multiple=True, metavar="CAP[,CAP…]",
               help="Capabilities the model must have: tools, vision, file, audio-in, audio-out, image-out, "
                    "reasoning, schema (comma-separated or repeated).")
-@click.option("--budget", type=click.FloatRange(min=0), metavar="USD",
+@click.option("--budget", type=FiniteFloat(min=0), metavar="USD",
               help="Most USD per million tokens, 3 input : 1 output tokens (the blended price).")
 @click.option("--min-context", type=click.IntRange(min=1), metavar="TOKENS", help="Least context length.")
 @click.option("--modality", type=click.Choice(["text", "image", "audio"]),
@@ -474,7 +536,7 @@ def models(catalog: Path | None, where: str | None, sort: str, limit: int | None
 @click.option("--by", "by", type=click.Choice(["intelligence", "coding", "agentic", "arena"]),
               default="intelligence", show_default=True,
               help="The benchmark score to rank by (Artificial Analysis index, or Design Arena elo).")
-@click.option("--min-score", type=float, metavar="N", help="Only models scoring at least N (keeps weak models "
+@click.option("--min-score", type=FiniteFloat(), metavar="N", help="Only models scoring at least N (keeps weak models "
                                                           "out of the value list).")
 @click.option("--top", type=click.IntRange(1, 20), default=3, show_default=True, help="Picks per list.")
 def recommend(catalog: Path | None, rules: tuple[Path, ...], needs: tuple[str, ...], budget: float | None,
@@ -524,7 +586,7 @@ def recommend(catalog: Path | None, rules: tuple[Path, ...], needs: tuple[str, .
               help="Environment variable holding the proxy's key (sent as a bearer token, never printed).")
 @click.option("--timeout", type=FiniteFloat(min=0.1), default=10, show_default=True,
               help="Seconds to wait for each answer of the proxy.")
-@click.option("--wait", type=click.FloatRange(min=0), default=0, show_default=True, metavar="SECONDS",
+@click.option("--wait", type=FiniteFloat(min=0), default=0, show_default=True, metavar="SECONDS",
               help="Wait up to SECONDS for the proxy to agree (asking every 0.5 s; an unreachable proxy counts "
                    "as not yet) instead of checking once.")
 def verify(proxy_url: str, config: Path, key_env: str, timeout: float, wait: float) -> int:

@@ -1,23 +1,24 @@
-"""Evaluate rules on catalog records: decisions (with a trace) and LiteLLM model_list entries."""
+"""Evaluate rules on catalog records: decisions with a trace and the rules' evaluated values.
+
+The engine decides; a target builds its records from the decisions (rinsync/litellm/entries.py).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from jmespath import exceptions as jp_errors
 
+from .decision import Decision, RuleMatch, Values
 from .diagnostics import Finding, RinsyncError, RulesError
 from .dsl.expr import Evaluator, truthy
-from .dsl.rules import Origin, Override, Rule, Ruleset, Selection, merge_patch
-from .selection import SelectionTrace, apply_selection
+from .dsl.rules import Origin, Rule, Ruleset, merge_patch
+from .selection import apply_selection
 from .untrusted import CONTROL, one_line, value_problem
-
-GENERATED_BY = "rinsync"
-MARKER_KEY = "generated_by"
-SOURCE_ID_KEY = "openrouter_id"
 
 
 def compile_date(environ: dict | None = None) -> dt.date:
@@ -33,44 +34,18 @@ def compile_date(environ: dict | None = None) -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def is_generated(entry: Any) -> bool:
-    """True for model_list entries carrying rinsync's marker."""
-    return (isinstance(entry, dict) and isinstance(entry.get("model_info"), dict)
-            and entry["model_info"].get(MARKER_KEY) == GENERATED_BY)
-
-
-@dataclass
-class RuleMatch:
-    rule: Rule
-    excepted: bool  # an exception of this exclude rule fired
-
-
-@dataclass
-class Decision:
-    """What the rules did with one catalog record."""
-
-    record: dict
-    kept: bool = True
-    decided_by: Rule | None = None  # None: the default action decided
-    matches: list[RuleMatch] = field(default_factory=list)
-    overrides: list[Override] = field(default_factory=list)
-    entry: dict | None = None
-    notes: list[str] = field(default_factory=list)
-    dropped_reason: str | None = None
-    selected_out_by: Selection | None = None  # the selection that dropped a model the rules kept
-    selections: list[SelectionTrace] = field(default_factory=list)
-
-    @property
-    def model_id(self) -> str:
-        return self.record["id"]
-
-
 @dataclass
 class CompileResult:
-    entries: list[dict]
     decisions: list[Decision]
     today: dt.date
     warnings: list[str] = field(default_factory=list)  # entries refused for unsafe upstream values
+
+    @cached_property
+    def entries(self) -> list[dict]:
+        """The LiteLLM model_list entries of the kept models, in the config's order (built by rinsync.litellm)."""
+        from .litellm.entries import build_entries
+
+        return build_entries(self.decisions)
 
     def decision_for(self, model_id: str) -> Decision | None:
         return next((d for d in self.decisions if d.model_id == model_id), None)
@@ -122,10 +97,11 @@ class Engine:
             if truthy(self._search(parsed, record, override.origin, f"override '{override.id}'")):
                 decision.overrides.append(override)
         if decision.kept:
-            decision.entry = self.build_entry(record, decision)
+            decision.values = self.evaluate(record, decision)
         return decision
 
-    def build_entry(self, record: dict, decision: Decision) -> dict:
+    def evaluate(self, record: dict, decision: Decision) -> Values:
+        """The rules' values for a kept record: defaults, capabilities, the matching overrides, the name."""
         model_id = record["id"]
         template = self.ruleset.name
         params = merge_patch({"model": f"openrouter/{model_id}"}, self.ruleset.defaults["litellm_params"])
@@ -139,10 +115,7 @@ class Engine:
             info = merge_patch(info, override.model_info)
             template = override.name or template
         self._clamp_max_tokens(record, params, decision)
-        info[MARKER_KEY] = GENERATED_BY
-        info[SOURCE_ID_KEY] = model_id
-        return {"model_name": _checked_name(template.render(record), model_id, template.source),
-                "litellm_params": params, "model_info": info}
+        return Values(_checked_name(template.render(record), model_id, template.source), params, info)
 
     @staticmethod
     def _clamp_max_tokens(record: dict, params: dict, decision: Decision) -> None:
@@ -164,9 +137,7 @@ class Engine:
         warnings = [w for w in map(_refuse_unsafe_entry, decisions) if w]
         self.apply_selections(decisions)
         self._resolve_collisions(decisions)
-        entries = sorted((d.entry for d in decisions if d.kept and d.entry),
-                         key=lambda e: (e["model_name"], e["model_info"][SOURCE_ID_KEY]))
-        return CompileResult(entries, decisions, self.today, warnings)
+        return CompileResult(decisions, self.today, warnings)
 
     def apply_selections(self, decisions: list[Decision]) -> None:
         """The set-level stage, after the rules: each selection in order drops what it does not keep."""
@@ -183,8 +154,8 @@ class Engine:
     def _resolve_collisions(self, decisions: list[Decision]) -> None:
         by_name: dict[str, list[Decision]] = {}
         for decision in decisions:
-            if decision.kept and decision.entry:
-                by_name.setdefault(decision.entry["model_name"], []).append(decision)
+            if decision.kept and decision.values:
+                by_name.setdefault(decision.values.name, []).append(decision)
         clashes = {name: sorted(group, key=lambda d: d.model_id)
                    for name, group in by_name.items() if len(group) > 1}
         if not clashes:
@@ -197,9 +168,7 @@ class Engine:
                                "own 'name', an exclude rule, or 'collisions: keep-first'", 1)
         for name, group in clashes.items():
             for loser in group[1:]:
-                loser.kept = False
-                loser.entry = None
-                loser.dropped_reason = f"name '{name}' already used by '{group[0].model_id}'"
+                loser.drop(f"name '{name}' already used by '{group[0].model_id}'")
 
 
 def _checked_name(name: str, model_id: str, template: str) -> str:
@@ -217,12 +186,10 @@ def _checked_name(name: str, model_id: str, template: str) -> str:
 
 def _refuse_unsafe_entry(decision: Decision) -> str | None:
     """Drop an entry that would carry a control character or a non-finite number into the config."""
-    if not decision.kept or not decision.entry:
+    if not decision.kept or not decision.values:
         return None
-    problem = value_problem(decision.entry)
+    problem = value_problem(decision.values.as_mapping())
     if problem is None:
         return None
-    decision.kept = False
-    decision.entry = None
-    decision.dropped_reason = f"unsafe upstream value: {problem}"
+    decision.drop(f"unsafe upstream value: {problem}")
     return f"skipped model '{decision.model_id}': {problem}"

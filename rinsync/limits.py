@@ -9,8 +9,10 @@ parser into a plain ``ValueError``. YAML is bounded by :mod:`rinsync.yamlguard`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import stat
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +77,68 @@ def read_regular(path: Path | str, limit: int) -> bytes:
         os.close(fd)
 
 
-def load_json(data: bytes | str) -> Any:
-    """``json.loads``, with nesting too deep to parse reported as ``ValueError`` (never RecursionError)."""
+class JsonRefused(ValueError):
+    """JSON rinsync will not use: nested too deep, too many values, or a number no float can hold."""
+
+
+def load_json(data: bytes | str, max_depth: int | None = None, max_values: int | None = None,
+              finite: bool = False) -> Any:
+    """``json.loads``, with nesting too deep to parse reported as ``ValueError`` (never RecursionError).
+
+    For answers of servers (:mod:`rinsync.httpclient`): ``max_depth`` bounds the nesting of arrays and
+    objects, ``max_values`` the number of values, and ``finite`` refuses ``NaN``/``Infinity``, a float
+    that overflows (``1e400``) and an integer beyond float range (it would break every later comparison).
+    Raises :class:`JsonRefused` (a ``ValueError``) naming the problem.
+    """
+    hooks = {"parse_constant": _refuse_constant, "parse_float": _finite_float, "parse_int": _float_range_int} \
+        if finite else {}
     try:
-        return json.loads(data)
+        value = json.loads(data, **hooks)
     except RecursionError:
-        raise ValueError("nested too deeply") from None
+        raise JsonRefused("nested too deeply") from None
+    if max_depth is not None or max_values is not None:
+        _check_shape(value, max_depth or 10**9, max_values or 10**12)
+    return value
+
+
+def _refuse_constant(name: str) -> Any:
+    raise JsonRefused(f"holds {name}, not a finite number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise JsonRefused(f"holds a number no float can hold ({text[:20]}{'...' if len(text) > 20 else ''})")
+    return value
+
+
+def _float_range_int(text: str) -> int:
+    if len(text.lstrip("-")) > 309:  # checked before int() (whose own digit limit is a ValueError of its kind)
+        raise JsonRefused(f"holds an integer of {len(text.lstrip('-'))} digits, beyond float range")
+    value = int(text)
+    if abs(value) > _FLOAT_MAX:
+        raise JsonRefused("holds an integer beyond float range")
+    return value
+
+
+_FLOAT_MAX = int(sys.float_info.max)
+
+
+def _check_shape(value: Any, max_depth: int, max_values: int) -> None:
+    """Iteratively: nesting at most ``max_depth``, at most ``max_values`` values."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    count = 0
+    while stack:
+        item, depth = stack.pop()
+        count += 1
+        if count > max_values:
+            raise JsonRefused(f"holds more than {max_values:,} values")
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > max_depth:
+            raise JsonRefused(f"nested more than {max_depth} levels deep")
+        stack.extend((child, depth + 1) for child in children)

@@ -7,28 +7,17 @@ broken by id, models without an order value come last, groups are walked in sort
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .decision import Decision, SelectionTrace
+from .diagnostics import RulesError
 from .dsl.expr import truthy
 from .dsl.rules import Origin, Selection
-
-if TYPE_CHECKING:
-    from .engine import Decision
+from .dsl.running import running_sums
 
 Search = Callable[[str, dict, Origin, str], Any]  # (expression, value, origin, what) -> result
-
-
-@dataclass
-class SelectionTrace:
-    """What one selection did with one model it applied to."""
-
-    selection: Selection
-    group: str
-    rank: int  # 1-based place in its group
-    kept: bool
-    reason: str
 
 
 def ordinal(n: int) -> str:
@@ -72,7 +61,7 @@ def _group_key(value: Any) -> str | None:
 
 def apply_selection(selection: Selection, decisions: list[Decision], search: Search) -> None:
     """Drop, in ``decisions``, the kept models this selection does not keep; record a trace on each."""
-    scope = [d for d in decisions if d.kept and d.entry is not None]
+    scope = [d for d in decisions if d.kept and d.values is not None]
     if selection.where is not None:
         scope = [d for d in scope if truthy(search(selection.where, d.record, selection.where_origin,
                                                    f"'where' of selection '{selection.id}'"))]
@@ -108,6 +97,7 @@ def _walk(selection: Selection, key: str, ordered: list[Decision], search: Searc
     stopped: str | None = None  # why the rest of the group is dropped
     where = _group_label(selection, key)
     words = _order_words(selection)
+    totals = _RunningTotals(selection, search)
     for rank, decision in enumerate(ordered, start=1):
         place = f"{ordinal(rank)} {words} of {where}"
         if stopped is None and selection.limit is not None and len(kept) >= selection.limit:
@@ -115,17 +105,59 @@ def _walk(selection: Selection, key: str, ordered: list[Decision], search: Searc
         if stopped is None and selection.keep_while is not None:
             context = {"id": decision.model_id, "model": decision.record, "rank": rank, "group": key,
                        "kept": kept, "first": ordered[0].record}  # kept: read, never changed
-            if not truthy(search(selection.keep_while, context, selection.keep_origin,
-                                 f"'keep_while' of selection '{selection.id}'")):
+            if not truthy(totals.evaluate(context)):
                 stopped = f"keep_while false from `{decision.model_id}` on"
         if stopped is None:
             kept.append(decision.record)
+            totals.add(decision.record)
             limit = f", limit {selection.limit}" if selection.limit is not None else ""
             reason = f"{place}{limit}, kept by selection `{selection.id}`"
         else:
             reason = f"{place}, {stopped}, by selection `{selection.id}`"
-            decision.kept = False
-            decision.entry = None
+            decision.drop(reason)
             decision.selected_out_by = selection
-            decision.dropped_reason = reason
         decision.selections.append(SelectionTrace(selection, key, rank, stopped is None, reason))
+
+
+class _RunningTotals:
+    """Evaluates one group's keep_while, keeping each ``sum(map(&E, kept))`` in it as a running total.
+
+    E is evaluated once per kept record (not once per kept record per candidate): linear in the group
+    instead of quadratic. The totals equal ``sum()`` over the kept values: a left fold, which is what
+    Python 3.11's sum() computes; later Pythons compensate float sums, so there the kept values are summed
+    by sum() itself (one C loop, no expression evaluation). When E gives a non-number or fails on a kept
+    record, the group goes back to evaluating the written expression, which reports it as before.
+    """
+
+    _FOLD = sys.version_info < (3, 12)
+
+    def __init__(self, selection: Selection, search: Search):
+        self.selection, self.search = selection, search
+        self.plan = running_sums(selection.keep_while) if selection.keep_while is not None else None
+        self.values: list[list] = [[] for _ in self.plan.slots] if self.plan else []
+        self.totals: list[Any] = [0 for _ in self.values]
+
+    def evaluate(self, context: dict) -> Any:
+        what = f"'keep_while' of selection '{self.selection.id}'"
+        if self.plan is None:
+            return self.search(self.selection.keep_while, context, self.selection.keep_origin, what)
+        for (slot, _), total, values in zip(self.plan.slots, self.totals, self.values, strict=True):
+            context[slot] = total if self._FOLD else sum(values)
+        return self.search(self.plan.text, context, self.selection.keep_origin, what)
+
+    def add(self, record: dict) -> None:
+        if self.plan is None:
+            return
+        what = f"'keep_while' of selection '{self.selection.id}'"
+        for index, (_, element) in enumerate(self.plan.slots):
+            try:
+                value = self.search(element, record, self.selection.keep_origin, what)
+            except RulesError:
+                value = None
+            if type(value) not in (int, float):  # sum() would refuse it: let the written expression say so
+                self.plan = None
+                return
+            if self._FOLD:
+                self.totals[index] = self.totals[index] + value
+            else:
+                self.values[index].append(value)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from typing import Any
 
 # C0 and C1 controls, DEL, line/paragraph separators and the bidirectional overrides (they reorder a line)
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 IDENTITY_FIELDS = ("id", "name", "canonical_slug")  # record text that is printed or becomes a name
+FLOAT_MAX = sys.float_info.max
 
 
 def escape(text: str, limit: int = 120) -> str:
@@ -30,39 +32,84 @@ def one_line(text: str) -> str:
     return escape(text, limit=len(text)) if CONTROL.search(text) else text
 
 
+def finite(value: Any) -> bool:
+    """False for a number no float can hold: ``NaN``, ``Infinity``, an integer such as ``10**400`` (JSON
+    integers have no size limit) or a numeric string that overflows (``"1e999999999"``). True for anything
+    else, non-numbers included (the schema and the readers decide those). The one check of upstream numbers."""
+    kind = type(value)
+    if kind is int:
+        return -FLOAT_MAX <= value <= FLOAT_MAX  # exact: Python compares an int with a float without converting
+    if kind is float:
+        return math.isfinite(value)
+    if kind is str:
+        try:
+            return math.isfinite(float(value))
+        except (ValueError, OverflowError):
+            return True  # not a number at all: the schema and price() decide
+    return True
+
+
+def number(value: Any) -> int | float | None:
+    """``value`` when it is a JSON number a float can hold, else None (booleans are not numbers)."""
+    if type(value) not in (int, float) or not finite(value):
+        return None
+    return value
+
+
 def record_problem(record: dict) -> str | None:
-    """Why a catalog record is unusable: identity text with control characters, or a price or limit that is
-    not a finite number (``NaN``, ``Infinity``, ``1e400``, ``"1e999999999"``); None when it is fine."""
+    """Why a catalog record is unusable: identity text with control characters, or a number anywhere in it
+    that no float can hold (``NaN``, ``Infinity``, ``1e400``, ``10**400``, a price ``"1e999999999"``); None
+    when it is fine."""
     for key in IDENTITY_FIELDS:
         value = record.get(key)
         if isinstance(value, str) and CONTROL.search(value):
             return f"{key} holds a control character ('{escape(value)}')"
-    for where, value in _numbers(record):
-        if not _finite(value):
-            return f"{where} is not a finite number ({escape(str(value), 40)})"
+    where = _first_non_finite(record)
+    if where is not None:
+        path, value = where
+        return f"{path} is not a finite number ({shown_number(value)})"
     return None
 
 
-def _numbers(record: dict):
-    """The record's top-level numbers and its prices and provider limits (the values that become costs/limits)."""
-    for key, value in record.items():
-        if isinstance(value, float):
-            yield key, value
-    for group in ("pricing", "top_provider"):
-        values = record.get(group)
-        if isinstance(values, dict):
-            for key, value in values.items():
-                if isinstance(value, (float, str)):
-                    yield f"{group}.{key}", value
+def _first_non_finite(record: dict) -> tuple[str, Any] | None:
+    """The first number (anywhere) or price string (in ``pricing``/``top_provider``) that no float can hold.
+
+    Iterative and path-free on the way down (a catalog is walked whole on every compile); the path is built
+    only for the value found."""
+    stack: list[tuple[Any, tuple]] = [(record, ())]
+    while stack:
+        item, path = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            strings = len(path) == 1 and path[0] in ("pricing", "top_provider")
+            for key, inner in item.items():
+                if type(inner) in (dict, list) or (type(inner) in (int, float) or strings and type(inner) is str) \
+                        and not finite(inner):
+                    stack.append((inner, path + (key,)))
+        elif kind is list:
+            stack.extend((inner, path + (index,)) for index, inner in enumerate(item)
+                         if type(inner) in (dict, list, int, float) and (type(inner) in (dict, list)
+                                                                        or not finite(inner)))
+        elif path:
+            return _dotted(path), item
+    return None
 
 
-def _finite(value: float | str) -> bool:
-    if isinstance(value, float):
-        return math.isfinite(value)
-    try:
-        return math.isfinite(float(value))
-    except ValueError:
-        return True  # not a number at all: the schema and price() decide
+def _dotted(path: tuple) -> str:
+    return "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path))
+
+
+def shown_number(value: Any) -> str:
+    """A number for a message: escaped, cut, and a huge integer by its size instead of its digits."""
+    text = str(value) if not isinstance(value, int) else _int_text(value)
+    return escape(text, 40)
+
+
+def _int_text(value: int) -> str:
+    """A huge integer shown by its size (its digits could be thousands long; str() of more than 4300
+    digits is itself an error)."""
+    digits = value.bit_length() * 0.30103
+    return f"an integer of about {digits:.0f} digits" if digits > 30 else str(value)
 
 
 def value_problem(value: Any, path: str = "") -> str | None:
@@ -73,9 +120,9 @@ def value_problem(value: Any, path: str = "") -> str | None:
         if isinstance(item, str):
             if CONTROL.search(item):
                 return f"{where or 'value'} holds a control character ('{escape(item)}')"
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                return f"{where or 'value'} is not a finite number ({item})"
+        elif type(item) in (int, float):
+            if not finite(item):
+                return f"{where or 'value'} is not a finite number ({shown_number(item)})"
         elif isinstance(item, dict):
             for key, inner in item.items():
                 name = f"{where}.{key}" if where else str(key)

@@ -3,10 +3,18 @@
 # reload command only when the files LiteLLM reads changed, waits until the proxy serves them, and puts the
 # previous config back (and reloads again) when it does not. See docs/apply.md.
 #
-#   scripts/sync-and-reload.sh [rinsync compile options...]
+#   scripts/sync-and-reload.sh [rinsync sync options...]
+#
+# With a site file (./rinsync.yaml, or RINSYNC_SITE=FILE) it runs `rinsync sync`: the file declares the config,
+# the reload command, the proxy that confirms it and Open WebUI (README "Site file"); only the keys come from
+# the environment (LITELLM_MASTER_KEY, OPENWEBUI_API_KEY, or the names the file gives). Flags and the RINSYNC_*
+# variables below still override the file. Without a site file it runs `rinsync compile` as before, with the
+# defaults below.
 #
 # Environment:
 #   RINSYNC_BIN             how to run rinsync (default: rinsync; e.g. "python3 -m rinsync")
+#   RINSYNC_SITE            the site file (default: rinsync.yaml in the current directory, when it exists)
+# Without a site file:
 #   RINSYNC_CONFIG          the LiteLLM config (default: config/litellm/config.yaml, relative to the current directory)
 #   RINSYNC_RELOAD_CMD      how LiteLLM re-reads its config (default: docker compose restart litellm).
 #                           Zero downtime (LiteLLM in gunicorn mode, docs/apply.md):
@@ -16,7 +24,8 @@
 #   RINSYNC_PROXY_URL       the proxy that must confirm the new config (default: http://localhost:4000)
 #   LITELLM_MASTER_KEY      the proxy's key (read by rinsync, never printed)
 #   RINSYNC_RELOAD_TIMEOUT  seconds for the reload and the confirmation (default: 60)
-#   RINSYNC_RELOAD_ALWAYS=1 reload (and confirm) even when the config did not change
+#   RINSYNC_RELOAD_ALWAYS=1 reload (and confirm) even when the config did not change (with a site file: needs
+#                           RINSYNC_RELOAD_CMD and RINSYNC_PROXY_URL in the environment too)
 #
 # Exit status: rinsync's (README "Exit codes"): 0 synced (and, if it changed, served by the proxy), 75 the
 # catalog could not be fetched and the config was kept byte for byte (start scripts carry on, cron alerts),
@@ -25,13 +34,20 @@
 # changed, already reloaded and confirmed by rinsync).
 set -u
 
-config="${RINSYNC_CONFIG:-config/litellm/config.yaml}"
-export RINSYNC_RELOAD_CMD="${RINSYNC_RELOAD_CMD-docker compose restart litellm}"
-export RINSYNC_PROXY_URL="${RINSYNC_PROXY_URL:-http://localhost:4000}"
 read -r -a rinsync <<<"${RINSYNC_BIN:-rinsync}"
+site="${RINSYNC_SITE:-rinsync.yaml}"
 
-"${rinsync[@]}" compile --config "$config" "$@"
-status=$?
+if [ -f "$site" ]; then
+    config="the LiteLLM config of $site"
+    "${rinsync[@]}" sync --site "$site" "$@"
+    status=$?
+else
+    config="${RINSYNC_CONFIG:-config/litellm/config.yaml}"
+    export RINSYNC_RELOAD_CMD="${RINSYNC_RELOAD_CMD-docker compose restart litellm}"
+    export RINSYNC_PROXY_URL="${RINSYNC_PROXY_URL:-http://localhost:4000}"
+    "${rinsync[@]}" compile --config "$config" "$@"
+    status=$?
+fi
 
 openwebui_status=0
 case "$status" in
@@ -50,10 +66,11 @@ case "$status" in
         exit "$status" ;;
 esac
 
-if [ "${RINSYNC_RELOAD_ALWAYS:-0}" = "1" ] && [ -n "$RINSYNC_RELOAD_CMD" ]; then
+if [ "${RINSYNC_RELOAD_ALWAYS:-0}" = "1" ] && [ -n "${RINSYNC_RELOAD_CMD:-}" ] && [ -n "${RINSYNC_PROXY_URL:-}" ]; then
     echo "sync-and-reload: reloading (RINSYNC_RELOAD_ALWAYS=1): $RINSYNC_RELOAD_CMD" >&2
     sh -c "$RINSYNC_RELOAD_CMD" || exit $?
-    "${rinsync[@]}" verify --config "$config" --proxy "$RINSYNC_PROXY_URL" --wait "${RINSYNC_RELOAD_TIMEOUT:-60}" >&2 \
-        || exit $?
+    verify_config="${RINSYNC_CONFIG:-config/litellm/config.yaml}"
+    "${rinsync[@]}" verify --config "$verify_config" --proxy "$RINSYNC_PROXY_URL" \
+        --wait "${RINSYNC_RELOAD_TIMEOUT:-60}" >&2 || exit $?
 fi
 exit "$openwebui_status"

@@ -10,7 +10,8 @@ import pytest
 
 from rinsync.diagnostics import RinsyncError, RulesError
 from rinsync.dsl.rules import load_rules
-from rinsync.engine import Engine, compile_date, is_generated
+from rinsync.engine import Engine, compile_date
+from rinsync.litellm.entries import is_generated
 from rinsync.source.catalog import normalize_record
 
 TODAY = dt.date(2026, 11, 24)

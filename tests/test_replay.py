@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from helpers_sync import load, new_site, subset_catalog
 
-from rinsync.engine import Engine, compile_date, is_generated
+from rinsync.engine import Engine, compile_date
 from rinsync.files.backups import stamped_backups
+from rinsync.litellm.entries import is_generated
 from rinsync.litellm.state import KEEP_GENERATIONS, state_path
 from rinsync.source.catalog import load_catalog_file
 from support import RULES_DIR, SHARED

@@ -20,8 +20,8 @@ from helpers_sync import (
     subset_catalog,
 )
 
-from rinsync.engine import is_generated
 from rinsync.files.lock import ConfigLock
+from rinsync.litellm.entries import is_generated
 from rinsync.litellm.state import state_path
 
 CATALOGS = sorted(CATALOG_DIR.glob("openrouter-models-*.json"))

@@ -33,7 +33,9 @@ def render_explanation(engine: Engine, decision: Decision) -> str:
         entry = decision.entry
     else:
         lines.append("entry it would have had if kept:")
-        entry = engine.build_entry(decision.record, Decision(decision.record, overrides=decision.overrides))
+        would = Decision(decision.record, overrides=decision.overrides)
+        would.values = engine.evaluate(decision.record, would)
+        entry = would.entry
     lines.extend("  " + line for line in dump_yaml([entry]).rstrip("\n").splitlines())
     lines.extend(_openwebui_lines(engine, decision, entry))
     return "\n".join(lines)

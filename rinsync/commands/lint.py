@@ -20,9 +20,32 @@ def _at(origin: Origin, code: str, message: str, hint: str | None = None) -> Fin
 def lint(paths: list[Path], catalog_records: list[dict] | None = None, today=None) -> list[Finding]:
     """All findings for the rules at ``paths``; with a catalog, also dead rules and name collisions."""
     ruleset, findings = check_rules(paths)
-    if catalog_records is None or any(f.severity == "error" for f in findings):
+    if any(f.severity == "error" for f in findings):
         return findings
+    findings = findings + cost_findings(ruleset)
+    if catalog_records is None:
+        return sorted(findings)
     return sorted(findings + catalog_findings(ruleset, catalog_records, today))
+
+
+def cost_findings(ruleset: Ruleset) -> list[Finding]:
+    """Warnings for selections whose keep_while work at the catalog limit passes the documented bound."""
+    from ..dsl.exprcost import MAX_GROUP_EVALUATIONS, MAX_RECORDS, selection_evaluations
+
+    findings = []
+    for selection in ruleset.selections:
+        if selection.keep_while is None:
+            continue
+        work = selection_evaluations(selection.keep_while, selection.limit)
+        if work > MAX_GROUP_EVALUATIONS:
+            most = MAX_GROUP_EVALUATIONS // MAX_RECORDS
+            findings.append(_at(
+                selection.keep_origin, "selection-cost",
+                f"keep_while of selection '{selection.id}' reads every kept model again for each candidate: "
+                f"up to {work:,} evaluations for a group of {MAX_RECORDS:,} models (bound {MAX_GROUP_EVALUATIONS:,})",
+                f"keep a total as sum(map(&EXPR, kept)) (kept as a running total), read length(kept) or "
+                f"kept[-1], or add 'limit: {most}' or less"))
+    return findings
 
 
 def _openwebui_builder(engine):

@@ -7,6 +7,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
+from ..untrusted import finite
+
 _MISSING_PRICES = {"", "-1", None}
 
 
@@ -15,8 +17,10 @@ def parse_price(value: Any) -> float | None:
     if isinstance(value, bool) or value in _MISSING_PRICES:
         return None
     if isinstance(value, (int, float)):
-        number = float(value)  # NaN, Infinity and 1e400 from the JSON are not prices
-        return number if math.isfinite(number) and number >= 0 else None
+        if not finite(value):
+            return None  # NaN, Infinity, 1e400 and 10**400 from the JSON are not prices
+        number = float(value)
+        return number if number >= 0 else None
     if not isinstance(value, str):
         return None
     return _parse_price_text(value)

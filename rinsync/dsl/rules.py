@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..diagnostics import Finding, RulesError
+from ..untrusted import finite, shown_number
 from .expr import check as check_expression
 from .schema import validate_rules
 from .template import Template, TemplateError
@@ -182,10 +182,10 @@ class _FileChecker:
 
     def non_finite(self, path: tuple, value) -> None:
         """``.nan`` and ``.inf`` would reach every generated entry (and nan != nan looks like a hand edit)."""
-        if isinstance(value, float) and not math.isfinite(value):
+        if type(value) in (int, float) and not finite(value):  # also an integer no float can hold
             line, col = self.source.where(path)
             self.findings.append(Finding(self.source.file, line, col, "non-finite-number",
-                                         f"{'.'.join(map(str, path))}: {value} is not a finite number",
+                                         f"{'.'.join(map(str, path))}: {shown_number(value)} is not a finite number",
                                          hint="write a number, or null"))
         elif isinstance(value, dict):
             for key, item in value.items():

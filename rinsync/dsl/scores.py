@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from ..untrusted import number
 from .prices import per_million
 
 # Artificial Analysis indexes in `benchmarks.artificial_analysis`, by short name.
@@ -13,9 +13,7 @@ SCORE_NAMES = tuple(INDEXES) + ("arena",)
 
 
 def _number(value: Any) -> float | int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return value if math.isfinite(value) else None  # NaN or 1e400 from the JSON is no score
+    return number(value)  # NaN, 1e400 or 10**400 from the JSON is no score
 
 
 def _benchmarks(record: Any) -> dict:

@@ -20,10 +20,10 @@ import yaml
 
 from .. import exitcodes
 from ..diagnostics import RinsyncError
-from ..engine import GENERATED_BY, MARKER_KEY, SOURCE_ID_KEY, is_generated
 from ..limits import MAX_YAML_BYTES, ReadRefused, read_regular
 from ..output import dump_yaml
 from ..yamlguard import YamlLimitError, safe_load
+from .entries import GENERATED_BY, MARKER_KEY, SOURCE_ID_KEY, is_generated
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MISSING: Any = object()
@@ -269,16 +269,66 @@ def render(existing: ExistingConfig, entries: list) -> bytes:
 
     The spliced text is parsed back and compared with the intended document; if anything differs (flow
     style, anchors shared with other keys, unusual layout) the whole document is dumped instead, which
-    keeps every value and the key order but not comments.
+    keeps every value and the key order but not comments. Comments are the operator's: when the new text
+    would not hold every comment of the old one, nothing is written (:class:`CommentsWouldBeLost`).
     """
     document = new_document(existing, entries)
-    if existing.raw:
-        from .splice import splice
+    if not existing.raw:
+        return dump_yaml(document).encode("utf-8")
+    from .splice import splice
 
-        spliced = splice(existing.raw, existing.model_list, entries, is_generated)
-        if spliced is not None and loads_as(spliced, document):
-            return spliced
-    return dump_yaml(document).encode("utf-8")
+    spliced = splice(existing.raw, existing.model_list, entries, is_generated)
+    if spliced is not None and loads_as(spliced, document):
+        _check_comments(existing, spliced, entries, spliced=True)
+        return spliced
+    dumped = dump_yaml(document).encode("utf-8")
+    _check_comments(existing, dumped, entries, spliced=False)
+    return dumped
+
+
+class CommentsWouldBeLost(RinsyncError):
+    """The rewrite would drop a comment of the operator's file: nothing is written (exit 1)."""
+
+
+def _check_comments(existing: ExistingConfig, new: bytes, entries: list, spliced: bool) -> None:
+    from ..untrusted import escape
+    from .comments import lost_comments
+
+    old_text = existing.raw.decode("utf-8", "replace").lstrip("\ufeff")
+    lost = lost_comments(old_text, new.decode("utf-8", "replace").lstrip("\ufeff"))
+    if not lost:
+        return
+    from ..dsl.rules import display_path
+    from .splice import layout_problem
+
+    first = lost[0]
+    shown = display_path(existing.path) if existing.path is not None else "the config"
+    count = f"{len(lost)} comment{'s' if len(lost) > 1 else ''}"
+    entry = _entry_holding(existing, first.index) if spliced else None
+    if entry is not None:
+        name = escape(str(entry.get("model_name")), 80)
+        names = {e.get("model_name") for e in entries if isinstance(e, dict)}
+        fate = "rewrites" if entry.get("model_name") in names else "removes"
+        why = f"it is inside generated entry '{name}', which this sync {fate}"
+        how = ("move it above model_list or onto a hand-written entry, or delete 'generated_by: rinsync' "
+               "from that entry to make it yours")
+    else:
+        why = f"rinsync must rewrite the whole file because {layout_problem(existing.raw)}"
+        how = ("write the top level and model_list in block style (key: value, - item) with anchors used "
+               "elsewhere kept out of model_list, or use --include-file so rinsync never rewrites this file")
+    raise CommentsWouldBeLost(f"{shown}: this sync would drop {count} (line {first.line}: "
+                              f"'{escape(first.text.strip(), 60)}'): {why}; nothing written. To keep them: {how}",
+                              exitcodes.ERROR)
+
+
+def _entry_holding(existing: ExistingConfig, index: int) -> dict | None:
+    """The generated entry of the old model_list whose text holds ``index``, if any."""
+    from .splice import item_spans
+
+    for item, (start, end) in zip(existing.model_list, item_spans(existing.raw), strict=False):
+        if start <= index < end and isinstance(item, dict) and is_generated(item):
+            return item
+    return None
 
 
 def loads_as(data: bytes | str, document: dict) -> bool:

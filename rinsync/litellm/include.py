@@ -91,7 +91,7 @@ def scan_includes(config: Path, document: dict, target: Path | None = None) -> I
     """Follow config.yaml's includes. ``target`` (the include-mode file) is recognised but not read."""
     from .. import exitcodes
     from ..dsl.rules import display_path
-    from ..engine import is_generated
+    from .entries import is_generated
 
     root = absolute(config)
     scan = IncludeScan()

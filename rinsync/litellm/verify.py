@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,6 @@ POLL_INTERVAL = 0.5  # seconds between two checks while waiting for agreement
 TEMPORARY_STATUSES = frozenset({502, 503, 504})
 _EXACT_KEYS = frozenset({"mode", "max_input_tokens", "max_output_tokens", "max_tokens", "generated_by",
                          "openrouter_id"})
-_SECRETISH = re.compile(r"\b(sk-|Bearer\s+)[A-Za-z0-9._\-]{3,}")
 
 
 def compared_key(key: str) -> bool:
@@ -52,13 +50,18 @@ class Difference:
     proxy_value: Any = None
 
     def line(self) -> str:
+        """One line: names from the proxy are its data, shown escaped (they can never split or forge a line)."""
+        from ..untrusted import one_line
+
+        model = one_line(self.model)
         if self.kind == "missing":
-            return f"missing: {self.model} (in config, not served by the proxy)"
+            return f"missing: {model} (in config, not served by the proxy)"
         if self.kind == "extra":
-            return f"extra: {self.model} (served by the proxy, not in config)"
+            return f"extra: {model} (served by the proxy, not in config)"
         if self.key is None:
-            return f"drift: {self.model} (served, but not in the proxy's model info)"
-        return f"drift: {self.model} {self.key}: config {_show(self.config_value)}, proxy {_show(self.proxy_value)}"
+            return f"drift: {model} (served, but not in the proxy's model info)"
+        return (f"drift: {model} {one_line(self.key)}: config {_show(self.config_value)}, "
+                f"proxy {_show(self.proxy_value)}")
 
 
 @dataclass
@@ -111,7 +114,10 @@ def same_value(config_value: Any, proxy_value: Any) -> bool:
     if isinstance(config_value, bool) or isinstance(proxy_value, bool):
         return isinstance(config_value, bool) and isinstance(proxy_value, bool) and config_value == proxy_value
     if isinstance(config_value, int | float) and isinstance(proxy_value, int | float):
-        return math.isclose(config_value, proxy_value, rel_tol=REL_TOL)
+        try:
+            return math.isclose(config_value, proxy_value, rel_tol=REL_TOL)
+        except OverflowError:  # an integer beyond float range (a hand-written config): equal only when equal
+            return config_value == proxy_value
     return config_value == proxy_value
 
 
@@ -121,51 +127,36 @@ def same_value(config_value: Any, proxy_value: Any) -> bool:
 
 
 def load_model_list(path: Path) -> list[dict]:
-    """``model_list`` of a LiteLLM config, with the model lists of its ``include:`` files appended."""
-    data = _load_yaml(path)
-    entries = _model_list(data, path)
-    includes = data.get("include") or []
-    if not isinstance(includes, list):
-        includes = [includes]
+    """``model_list`` of a LiteLLM config, with the model lists of its ``include:`` files appended (read by
+    :func:`rinsync.litellm.configfile.read_config`, the one reader of the config; includes resolved like LiteLLM)."""
+    from .include import BAD_INCLUDE, include_entries, resolve_entry
+
+    path = Path(path)
+    document, entries = _read(path)
+    includes = include_entries(document)
+    if includes is None:
+        raise RinsyncError(f"config {path}: {BAD_INCLUDE}", exitcodes.ERROR)
     for inc in includes:
-        inc_path = path.parent / str(inc)
-        entries.extend(_model_list(_load_yaml(inc_path), inc_path))
+        inc_path = resolve_entry(inc, path, path)
+        if not inc_path.is_file():
+            raise RinsyncError(f"config {path} includes {inc}, but {inc_path} does not exist", exitcodes.ERROR)
+        entries.extend(_read(inc_path)[1])
     return entries
 
 
-def _load_yaml(path: Path) -> dict:
-    import yaml
-
-    from ..limits import MAX_YAML_BYTES, read_regular
-    from ..yamlguard import YamlLimitError, safe_load
+def _read(path: Path) -> tuple[dict, list[dict]]:
+    from .configfile import read_config
 
     try:
-        raw = read_regular(path, MAX_YAML_BYTES)  # bytes: YAML decodes them, and bad UTF-8 is a YAMLError
-    except OSError as exc:
-        raise RinsyncError(f"cannot read config {path}: {exc.strerror or exc}", exitcodes.ERROR) from None
-    try:
-        data = safe_load(raw)
-    except YamlLimitError as exc:
-        raise RinsyncError(f"config {path}: refused: {exc}", exitcodes.ERROR) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
-        raise RinsyncError(f"config {path}{where} is not valid YAML", exitcodes.ERROR) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise RinsyncError(f"config {path} is not a mapping with a model_list", exitcodes.ERROR)
-    return data
-
-
-def _model_list(data: dict, path: Path) -> list[dict]:
-    entries = data.get("model_list") or []
-    if not isinstance(entries, list):
-        raise RinsyncError(f"config {path}: model_list is not a list", exitcodes.ERROR)
-    for i, entry in enumerate(entries):
+        existing = read_config(path)
+    except RinsyncError as exc:  # the reader speaks for sync ("nothing written"); verify writes nothing anyway
+        raise RinsyncError(f"config {exc.message.removesuffix('; nothing written')}", exitcodes.ERROR) from None
+    if existing.raw is None:
+        raise RinsyncError(f"config {path} not found", exitcodes.ERROR)
+    for i, entry in enumerate(existing.model_list):
         if not isinstance(entry, dict) or not isinstance(entry.get("model_name"), str):
             raise RinsyncError(f"config {path}: model_list[{i}] has no model_name", exitcodes.ERROR)
-    return list(entries)
+    return existing.document, list(existing.model_list)
 
 
 # --------------------------------------------------------------------------
@@ -174,48 +165,46 @@ def _model_list(data: dict, path: Path) -> list[dict]:
 
 
 def base_url(url: str) -> str:
-    """``http://host:4000``, also when given with a trailing ``/`` or ``/v1``."""
-    url = url.strip().rstrip("/")
+    """``http://host:4000``, also when given with a trailing ``/`` or ``/v1``; never credentials or a query."""
+    from ..redact import display_url
+
+    url = display_url(url).rstrip("/")
     if url.endswith("/v1"):
         url = url[: -len("/v1")]
     return url
 
 
 class Redact:
-    """Removes the key (and anything shaped like a key or bearer token) from text."""
+    """Removes the key (in every form) and anything shaped like a key or bearer token from text."""
 
     def __init__(self, key: str | None):
-        self.key = key
+        from ..redact import Redactor
+
+        self.redactor = Redactor([key])
 
     def __call__(self, text: str) -> str:
-        if self.key:
-            text = text.replace(self.key, "***")
-        return _SECRETISH.sub(lambda m: m.group(1) + "***", text)
+        return self.redactor.quoted(text)
 
 
-def _get(session, url: str, path: str, timeout: float, redact: Redact, watchdog=None):
-    """GET base+path; returns the response (any status). Unreachable or past the total deadline -> 75."""
-    import requests
+def _get(client, url: str, path: str, key_env: str):
+    """GET base+path; returns the answer (any status). Unreachable or past a deadline -> 75."""
+    from ..httpclient import HttpError
 
-    expired = RinsyncError(f"the proxy at {url} did not complete GET {path} within "
-                           f"{getattr(watchdog, 'seconds', 0):g}s in total (retry later)", exitcodes.TEMPFAIL)
     try:
-        response = session.get(url + path, timeout=timeout)
-    except requests.RequestException as exc:
-        if watchdog is not None and watchdog.expired:  # a proxy trickling its answer: the total deadline ended it
-            raise expired from None
-        if isinstance(exc, requests.Timeout):
-            raise RinsyncError(f"the proxy at {url} did not answer GET {path} within {timeout:g}s "
+        return client.get(url + path)
+    except HttpError as exc:
+        if exc.kind in ("deadline", "timeout"):  # silent, or trickling: the exchange's deadline ended it
+            raise RinsyncError(f"the proxy at {url} did not complete GET {path} within {client.last_bound} "
                                "(retry later)", exitcodes.TEMPFAIL) from None
-        if isinstance(exc, requests.ConnectionError):
-            reason = "connection refused" if "refused" in str(exc).lower() else _short(redact(str(exc)))
-            raise RinsyncError(f"cannot reach the LiteLLM proxy at {url}: {reason} (is it running? "
+        if exc.kind in ("refused", "network"):
+            raise RinsyncError(f"cannot reach the LiteLLM proxy at {url}: {exc.reason} (is it running? "
                                "retry when it is up)", exitcodes.TEMPFAIL) from None
-        raise RinsyncError(f"cannot query the proxy at {url}: {_short(redact(str(exc)))}",
-                           exitcodes.ERROR) from None
-    if watchdog is not None and watchdog.expired:  # cut off: what arrived is not the whole answer
-        raise expired
-    return response
+        if exc.kind == "too-large":
+            raise RinsyncError(f"the proxy at {url}: GET {path}: {exc.reason}; not a LiteLLM answer rinsync will "
+                               "use", exitcodes.ERROR) from None
+        if exc.exit_code == exitcodes.USAGE:
+            raise RinsyncError(f"--proxy {url}: {exc.reason}", exitcodes.USAGE) from None
+        raise RinsyncError(f"cannot query the proxy at {url}: {exc.reason}", exitcodes.ERROR) from None
 
 
 def _short(text: str, limit: int = 200) -> str:
@@ -224,16 +213,18 @@ def _short(text: str, limit: int = 200) -> str:
 
 
 def _http_error(resp, url: str, path: str, redact: Redact, key_env: str, have_key: bool) -> RinsyncError:
-    status = resp.status_code
+    from ..httpclient import HttpError
+
+    status = resp.status
     detail = ""
     try:
         body = resp.json()
-    except ValueError:
-        detail = resp.text or ""
+    except HttpError:
+        detail = resp.body.decode("utf-8", "replace")
     else:
         error = body.get("error", body) if isinstance(body, dict) else body
         message = error.get("message") or error.get("detail") if isinstance(error, dict) else error
-        detail = str(message) if message else ""
+        detail = str(message) if message and isinstance(message, str | int | float | list) else ""
     detail = _short(redact(detail))
     text = f"the proxy at {url} answered HTTP {status} to GET {path}" + (f": {detail}" if detail else "")
     if status in TEMPORARY_STATUSES:
@@ -247,43 +238,53 @@ def _http_error(resp, url: str, path: str, redact: Redact, key_env: str, have_ke
 
 
 def fetch_proxy(url: str, key: str | None, key_env: str = "LITELLM_MASTER_KEY",
-                timeout: float = DEFAULT_TIMEOUT) -> tuple[list[str], list[dict]]:
-    """``(served model names, model info deployments)`` of the proxy at ``url``."""
-    from ..deadline import Watchdog, watched_session
+                timeout: float = DEFAULT_TIMEOUT, total: float | None = None) -> tuple[list[str], list[dict]]:
+    """``(served model names, model info deployments)`` of the proxy at ``url``.
 
+    Each answer ends within ``timeout`` seconds, all of them within ``total`` (default: three times
+    ``timeout``), however slowly the proxy sends its bytes. Bodies are capped and parsed with bounds; a
+    hostile or huge answer is a one-line :class:`RinsyncError` (exit 1), never a traceback.
+    """
+    from ..httpclient import HttpClient, Secret, credentials_problem
+
+    shown = base_url(url)
+    problem = credentials_problem(url)
+    if problem:
+        raise RinsyncError(f"--proxy {shown}: the URL {problem}; rinsync authenticates with ${key_env} (remove them "
+                           "from the URL)", exitcodes.USAGE)
     redact = Redact(key)
     have_key = bool(key)
-    url = base_url(url)
-    # at most three requests: together they end within three times the per-answer timeout
-    with Watchdog(3 * timeout) as watchdog, watched_session(watchdog) as session:
-        session.headers["Accept"] = "application/json"
-        if key:
-            session.headers["Authorization"] = f"Bearer {key}"
-        resp = _get(session, url, "/v1/models", timeout, redact, watchdog)
-        if resp.status_code != 200:
-            raise _http_error(resp, url, "/v1/models", redact, key_env, have_key)
-        models = _json_list(resp, url, "/v1/models")
-        served = []
-        for item in models:
-            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-                raise RinsyncError(f"the proxy at {url}: GET /v1/models has an entry without an id",
-                                   exitcodes.ERROR)
-            served.append(item["id"])
-        info_path = "/model/info"
-        resp = _get(session, url, info_path, timeout, redact, watchdog)
-        if resp.status_code == 404:
-            info_path = "/v1/model/info"
-            resp = _get(session, url, info_path, timeout, redact, watchdog)
-        if resp.status_code != 200:
-            raise _http_error(resp, url, info_path, redact, key_env, have_key)
-        info = [d for d in _json_list(resp, url, info_path) if isinstance(d, dict)]
+    bound = 3 * timeout if total is None else max(min(total, 3 * timeout), 0.0)
+    client = HttpClient(redact.redactor, total=bound, exchange=timeout, connect=min(5.0, timeout), read=timeout,
+                        secret=Secret(key, key_env) if key else None)
+    resp = _get(client, shown, "/v1/models", key_env)
+    if resp.status != 200:
+        raise _http_error(resp, shown, "/v1/models", redact, key_env, have_key)
+    models = _json_list(resp, shown, "/v1/models")
+    served = []
+    for item in models:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise RinsyncError(f"the proxy at {shown}: GET /v1/models has an entry without an id", exitcodes.ERROR)
+        served.append(item["id"])
+    info_path = "/model/info"
+    resp = _get(client, shown, info_path, key_env)
+    if resp.status == 404:
+        info_path = "/v1/model/info"
+        resp = _get(client, shown, info_path, key_env)
+    if resp.status != 200:
+        raise _http_error(resp, shown, info_path, redact, key_env, have_key)
+    info = [d for d in _json_list(resp, shown, info_path) if isinstance(d, dict)]
     return served, info
 
 
 def _json_list(resp, url: str, path: str) -> list:
+    from ..httpclient import HttpError
+
     try:
-        body = resp.json()
-    except ValueError:
+        body = resp.json(f"GET {path}")
+    except HttpError as exc:
+        if exc.kind == "json":  # hostile: too deep, too many values, a number no float can hold
+            raise RinsyncError(f"the proxy at {url}: {exc.reason}; nothing of it was used", exitcodes.ERROR) from None
         body = None
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list):
@@ -320,7 +321,7 @@ def _pick_deployment(entry: dict, deployments: list[dict]) -> dict | None:
 def compare(config_entries: list[dict], served: list[str], info: list[dict]) -> tuple[list[Difference], int]:
     """Differences between config entries and what the proxy serves; also how many generated
     entries had their model info compared."""
-    from ..engine import is_generated
+    from .entries import is_generated
 
     config_names = list(dict.fromkeys(e["model_name"] for e in config_entries))
     config_set, served_set = set(config_names), set(served)
@@ -356,25 +357,37 @@ def verify(config: Path, proxy_url: str, key: str | None, key_env: str = "LITELL
            poll: float = POLL_INTERVAL) -> VerifyResult:
     """Read ``config``, ask the proxy, compare.
 
-    With ``wait`` > 0, ask again every ``poll`` seconds until the proxy agrees or ``wait`` seconds have
-    passed; the last answer counts. Meanwhile an unreachable proxy (exit 75 errors) is just "not yet";
-    any other error (a wrong key, not a LiteLLM proxy) is raised at once.
+    With ``wait`` > 0, ask again every ``poll`` seconds until the proxy agrees or ``wait`` seconds (at least
+    one) have passed; the last answer counts. The wait is a total deadline: every request inside it gets at
+    most what is left of it, so a proxy trickling its answers cannot stretch it. Meanwhile an unreachable
+    proxy (exit 75 errors) is just "not yet"; any other error (a wrong key, a hostile answer, not a LiteLLM
+    proxy) is raised at once.
     """
     entries = load_model_list(Path(config))
     names = list(dict.fromkeys(e["model_name"] for e in entries))
     start = time.monotonic()
-    deadline = start + wait
+    end = start + max(wait, 1.0) if wait > 0 else None
+    last: VerifyResult | None = None
     while True:
-        left = deadline - time.monotonic()
+        left = None if end is None else end - time.monotonic()
         try:
-            served, info = fetch_proxy(proxy_url, key, key_env, timeout if wait <= 0 else max(min(timeout, left), 1.0))
+            served, info = fetch_proxy(proxy_url, key, key_env, timeout, total=left)
         except RinsyncError as exc:
-            if exc.exit_code != exitcodes.TEMPFAIL or time.monotonic() >= deadline:
+            if exc.exit_code != exitcodes.TEMPFAIL or end is None:
                 raise
+            failure: RinsyncError | None = exc
         else:
+            failure = None
             diffs, checked = compare(entries, served, info)
-            if not diffs or time.monotonic() >= deadline:
-                return VerifyResult(config=shown_config or str(config), proxy=base_url(proxy_url), config_names=names,
-                                    served_names=served, generated_checked=checked, differences=diffs,
-                                    waited=time.monotonic() - start)
-        time.sleep(max(min(poll, deadline - time.monotonic()), 0.0))
+            last = VerifyResult(config=shown_config or str(config), proxy=base_url(proxy_url), config_names=names,
+                                served_names=served, generated_checked=checked, differences=diffs,
+                                waited=time.monotonic() - start)
+            if not diffs or end is None:
+                return last
+        left = end - time.monotonic()
+        if left <= 0.1:  # no time left for another question: the last answer counts, at the end of the wait
+            time.sleep(max(left, 0.0))
+            if last is None:
+                raise failure or RinsyncError("the proxy gave no answer", exitcodes.TEMPFAIL)
+            return last
+        time.sleep(min(poll, left - 0.1))

@@ -16,7 +16,9 @@ from ..diagnostics import RinsyncError
 from .apply import apply_plan, failure
 from .client import Client, base_url
 from .plan import Plan, plan, shrink_refusal
-from .state import load_base, state_bytes
+from .state import default_state_path, load_base, state_bytes
+
+__all__ = ["OpenWebUITarget", "RecordsPlan", "Settings", "default_state_path", "sync_records"]
 
 
 @dataclass
@@ -105,3 +107,78 @@ def sync_records(records: list[dict], settings: Settings, redactor, lines: list[
         if applied.error is not None:
             raise failure(result, applied)
         lines.append(line if result.has_changes else f"{line}; no changes")
+
+
+@dataclass
+class RecordsPlan:
+    """The Open WebUI records this sync will make Open WebUI show (compared with Open WebUI's own records,
+    read under the state's lock, inside :meth:`OpenWebUITarget.write`)."""
+
+    url: str
+    records: list[dict]
+
+
+class OpenWebUITarget:
+    """rinsync.target.Target for Open WebUI's model records.
+
+    Its plan against Open WebUI's current records, the shrink guard and the dry run all need those records,
+    read under the state's lock: :func:`sync_records` does them together, so ``gate`` here never stops a run
+    and ``write`` refuses (exit 3) or stops after printing the plan (dry run) itself.
+    """
+
+    name = "openwebui"
+    title = "Open WebUI"
+    failure_code = exitcodes.OPENWEBUI_FAILED
+    written_note = "Open WebUI was synced"
+    keeps_cache = False
+
+    def __init__(self, settings: Settings, key_env_file: Path | None, redactor,
+                 hand_names=lambda: set(), kept: str = "Open WebUI left as it was"):
+        self.settings = settings
+        self.env_file = key_env_file
+        self.redactor = redactor
+        self.hand_names = hand_names  # model names hand-written LiteLLM entries serve: no generated record
+        self.records: list[dict] = []
+        self._kept = kept
+
+    def kept(self) -> str:
+        return self._kept
+
+    def check(self) -> None:
+        """The token from the key variable (environment or .env), before anything is fetched or written."""
+        from ..source.fetch import resolve_api_key
+
+        key_env = self.settings.key_env
+        token, _ = resolve_api_key(key_env, self.env_file)
+        if not token:
+            raise RinsyncError(f"{key_env} is not set: Open WebUI needs an admin's API key or token "
+                               f"(Settings > Account > API keys); nothing written", exitcodes.USAGE)
+        self.redactor.add(token)
+        self.settings.token = token
+
+    def prepare(self, compiled, report) -> None:
+        """The records of the compile (a failing ``openwebui:`` expression raises here, before any write)."""
+        from .records import build_records
+
+        if not compiled.engine.ruleset.openwebui:
+            report.warnings.append("the rules have no openwebui: section; Open WebUI records get only a name")
+        self.records = build_records(compiled.engine, compiled.result.decisions, self.hand_names())
+
+    def locked(self):
+        return contextlib.nullcontext()  # sync_records takes the state's lock around read, plan and apply
+
+    def plan(self, report) -> RecordsPlan:
+        return RecordsPlan(self.settings.url, self.records)
+
+    def gate(self, plan: RecordsPlan, report) -> bool:
+        return False
+
+    def write(self, plan: RecordsPlan, report) -> None:
+        sync_records(plan.records, self.settings, self.redactor, report.lines, report.warnings)
+        return None
+
+    def apply(self, written, report) -> None:
+        """Open WebUI serves what its API accepted: nothing to reload."""
+
+    def rollback(self, written, report) -> None:
+        """Open WebUI's records are not rolled back: a partial apply is exit 6, saying what was applied."""

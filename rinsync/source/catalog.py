@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ CATALOG_SCHEMA = "catalog.schema.json"
 # broken answer fails in seconds with bounded memory instead of exhausting it (docs/security.md).
 MAX_BYTES = 64 * 1024 * 1024
 MAX_RECORDS = 20_000
+MAX_INT_DIGITS = 4000  # far past float range (309 digits), below Python's int conversion limit (4,300)
 MAX_VALUES = 3_000_000  # commas in the JSON text: an upper bound of its values, counted before parsing
 
 
@@ -39,7 +41,7 @@ def parse_catalog(payload: bytes | str, source: str) -> Catalog:
     """Decode and check a catalog; malformed records are skipped with a warning naming them."""
     _check_size(payload, source)
     try:
-        document = json.loads(payload)
+        document = json.loads(payload, parse_int=_json_int)
     except (ValueError, RecursionError) as exc:
         reason = str(exc).splitlines()[0] if isinstance(exc, ValueError) else "nested too deeply"
         raise CatalogError(f"{source}: not a JSON catalog ({reason})") from None
@@ -66,6 +68,18 @@ def parse_catalog(payload: bytes | str, source: str) -> Catalog:
     if not catalog.records:
         raise CatalogError(f"{source}: no usable model records ({len(catalog.warnings)} malformed)")
     return catalog
+
+
+def _json_int(text: str) -> int | float:
+    """A JSON integer. One of more than MAX_INT_DIGITS digits (or more than this Python converts, 4,300 by
+    default, which would otherwise reject the whole catalog) is infinity: its record is skipped with a
+    warning like any other number no float can hold."""
+    if len(text) > MAX_INT_DIGITS:
+        return math.inf
+    try:
+        return int(text)
+    except ValueError:  # PYTHONINTMAXSTRDIGITS set lower than MAX_INT_DIGITS
+        return math.inf
 
 
 def _check_size(payload: bytes | str, source: str) -> None:

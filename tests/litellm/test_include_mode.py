@@ -10,7 +10,7 @@ import pytest
 import yaml
 from helpers_sync import CatalogServer, snapshot, subset_catalog
 
-from rinsync.engine import is_generated
+from rinsync.litellm.entries import is_generated
 from rinsync.litellm.include import IncludeEditError, add_include
 from rinsync.litellm.state import state_path
 from support import CATALOGS, REPO, RULES_DIR, SAMPLE_CATALOG

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from helpers_sync import load, new_site
 
-from rinsync.engine import Engine, is_generated
+from rinsync.engine import Engine
 from rinsync.files.backups import Backup, stamped_backups
+from rinsync.litellm.entries import is_generated
 from rinsync.litellm.state import state_path
 from rinsync.source.catalog import load_catalog_file
 from support import RULES_DIR, SAMPLE_CATALOG, SHARED

@@ -45,7 +45,7 @@ def test_unreachable_open_webui_exit_6_one_line_token_never_shown(run_cli, env, 
                 "--config", str(env / "config.yaml"))
     assert r.code == 6
     assert r.err.strip().splitlines() == [f"rinsync: error: reading Open WebUI's model records: Open WebUI at {url} "
-                                          "did not answer (ConnectionError)"]
+                                          "did not answer (connection refused)"]
     assert TOKEN not in r.out + r.err
     assert not (env / ".rinsync-state.openwebui.json").exists()
 

@@ -118,7 +118,7 @@ def test_lint_with_a_catalog_runs_the_openwebui_expressions(run_cli, tmp_path):
 
 
 def test_a_name_served_by_a_hand_written_litellm_entry_gets_no_record(tmp_path):
-    from rinsync.sync import SyncOptions, SyncReport, openwebui_records
+    from rinsync.litellm.target import hand_names
 
     config = tmp_path / "config.yaml"
     config.write_text("model_list:\n  - model_name: openrouter/openai-gpt-4o\n    litellm_params: {model: gpt-4o}\n"
@@ -127,7 +127,7 @@ def test_a_name_served_by_a_hand_written_litellm_entry_gets_no_record(tmp_path):
                                         "    litellm_params: {model: gpt-3.5-turbo}\n")
     engine = Engine(load_rules([RULES_DIR]), TODAY)
     result = engine.compile(load_catalog_file(Path("examples/sample-catalog.json")).records)
-    ids = {r["id"] for r in openwebui_records(engine, result, SyncOptions(config=config), SyncReport())}
+    ids = {r["id"] for r in build_records(engine, result.decisions, hand_names(config, None))}
     assert "openrouter/openai-gpt-4o" not in ids and "openrouter/openai-gpt-3.5-turbo" not in ids
     assert len(ids) == len(result.entries) - 2
 

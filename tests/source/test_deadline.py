@@ -131,7 +131,7 @@ def test_credentials_in_the_url_never_reach_debug_output_errors_or_the_cache(env
 
 
 def test_verify_ends_when_a_proxy_trickles_its_answer(tmp_path):
-    """The same watchdog bounds `rinsync verify`: three answers at most, so three times --timeout in total."""
+    """The same watchdog bounds `rinsync verify`: each answer within --timeout, however slowly it trickles."""
     config = new_site(tmp_path)
     with CatalogServer() as server:
         server.serve(b'{"data": []}')
@@ -140,5 +140,5 @@ def test_verify_ends_when_a_proxy_trickles_its_answer(tmp_path):
         done = run_limited(rinsync_cmd("verify", "--proxy", server.url.rsplit("/api", 1)[0], "--config", str(config),
                                        "--timeout", "1"), subprocess_env(), tmp_path, timeout=30, memory_mb=1024)
         elapsed = time.monotonic() - started
-    assert_one_line_failure(done, 75, "did not complete GET /v1/models within 3s in total")
+    assert_one_line_failure(done, 75, "did not complete GET /v1/models within 1s")
     assert elapsed < 10, elapsed
