@@ -16,7 +16,6 @@ are charged ``usage.cost`` on every version. :data:`TESTED_VERSIONS` are the rel
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
@@ -83,27 +82,22 @@ class ProxyVersion:
 
 
 def _get_json(url: str, key: str | None, timeout: float) -> tuple[int, object]:
-    """One bounded GET: ``(status, parsed JSON or None)``. Raises ``OSError``-like errors from requests.
+    """One bounded GET through rinsync's HTTP client: ``(status, parsed JSON or None)``.
 
-    The only network code of this module: short connect and read timeouts, a total deadline, at most
-    :data:`MAX_BYTES` read, no redirects followed (the key stays with the proxy it was meant for).
+    The exchange ends within ``timeout`` seconds however slowly the proxy answers, at most
+    :data:`MAX_BYTES` are read, and the key goes only where :mod:`rinsync.httpclient` lets a secret go.
+    Raises :class:`rinsync.httpclient.HttpError` when the exchange fails.
     """
-    from ..deadline import Watchdog, watched_session
+    from ..httpclient import HttpClient, HttpError, Secret
+    from ..redact import Redactor
 
-    with Watchdog(timeout) as watchdog, watched_session(watchdog) as session:
-        headers = {"Accept": "application/json"}
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        with session.get(url, headers=headers, timeout=timeout, stream=True, allow_redirects=False) as resp:
-            body = resp.raw.read(MAX_BYTES + 1, decode_content=True)
-            if watchdog.expired:
-                raise TimeoutError("deadline")
-    if len(body) > MAX_BYTES:
-        return resp.status_code, None
+    client = HttpClient(Redactor([key]), total=timeout, exchange=timeout, connect=min(timeout, 5.0), read=timeout,
+                        max_bytes=MAX_BYTES, secret=Secret(key, "LITELLM_MASTER_KEY") if key else None)
+    answer = client.get(url)
     try:
-        return resp.status_code, json.loads(body)
-    except ValueError:
-        return resp.status_code, None
+        return answer.status, answer.json()
+    except HttpError:  # not JSON, or JSON rinsync refuses (depth, size): no version in it
+        return answer.status, None
 
 
 def read_version(proxy_url: str, key: str | None, timeout: float = DEFAULT_TIMEOUT) -> ProxyVersion:
@@ -116,7 +110,7 @@ def read_version(proxy_url: str, key: str | None, timeout: float = DEFAULT_TIMEO
         try:
             status, body = _get_json(url + path, key, timeout)
         except Exception as exc:  # noqa: BLE001 -- the version is informative: no failure may stop a sync
-            reason = f"GET {path} failed ({type(exc).__name__})"
+            reason = f"GET {path} failed ({getattr(exc, 'kind', None) or type(exc).__name__})"
             continue
         version = body.get("litellm_version") if isinstance(body, dict) else None
         if status == 200 and parse(version) is not None:
