@@ -11,6 +11,13 @@ completions answered by the test harness's fake OpenRouter:
   replaced at once: requests wait while the new ones start) or ``scripts/gunicorn-rolling-reload.sh``
   (new workers first, old ones retired ``--overlap`` seconds later) (docs/apply.md).
 
+* **fleet**: ``--replicas`` proxies in gunicorn mode sharing one config file; an apply is ``rinsync compile
+  --reload-cmd 'kill -HUP $(cat pid{index})' --proxy URL1 --proxy URL2 …  --fleet-batch B``: the canary is
+  reloaded and confirmed first, then the rest B at a time, each confirmed on its own address (docs/fleet.md).
+  The load goes round-robin to every replica. With ``kill -HUP`` and with the rolling reload script per
+  replica. Target: the whole fleet confirmed within 1.5 x the time of one replica's apply by the same
+  reload (its single-proxy row) plus the reload's overlap (``--overlap``; none for ``kill -HUP``).
+
 Each apply alternates between the full config and the same catalog with an hourly-sized change
 (5 models fewer, 20 prices changed). Meanwhile ``--clients`` threads each keep one request in flight
 (``GET /v1/models`` and chat completions for models in both configs). Printed per path: requests
@@ -20,6 +27,7 @@ successful answer) and the longest single request. Targets for the zero-downtime
 requests and the longest stall <= 2 s.
 
     python benchmarks/bench_apply.py [--quick] [--applies N] [--clients N] [--workers N] [--overlap S]
+                                     [--replicas N] [--fleet-batch B] [--paths restart,hup,rolling,fleet,fleet-rolling]
 """
 
 from __future__ import annotations
@@ -35,7 +43,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(1, str(REPO / "tests"))
 
+from fleet_load import RoundRobin, start_all  # noqa: E402
 from load import GunicornProxy, Load  # noqa: E402
 
 import harness  # noqa: E402
@@ -44,6 +54,7 @@ SHARED = Path(os.environ.get("RINSYNC_SHARED_DIR", REPO.parent / "shared"))
 CATALOG = SHARED / "catalogs" / "openrouter-models-2026-08-19.json"
 TARGET_FAILED = 0
 TARGET_STALL = 2.0
+TARGET_FLEET_FACTOR = 1.5  # the whole fleet confirmed within 1.5 x one replica's apply (+ the reload's overlap)
 
 
 def catalogs(tmp: Path) -> tuple[Path, Path]:
@@ -78,12 +89,16 @@ def names(config: Path) -> set[str]:
 
 def measure(label: str, proxy, apply, start_on: Path, order: list[Path], rules: Path, config: Path,
             clients: int) -> dict:
-    """Start ``proxy`` on ``start_on``'s config, then apply each catalog of ``order`` under load."""
+    """Start ``proxy`` (or a list of replicas) on ``start_on``'s config, then apply each catalog of ``order``
+    under load (spread round-robin over the replicas)."""
     run(compile_args(start_on, rules, config))
-    proxy.start()
+    proxies = proxy if isinstance(proxy, list) else [proxy]
     spans = []
     try:
-        with Load(proxy.url, harness.MASTER_KEY, clients=clients) as load:
+        start_all(proxies)
+        load = (RoundRobin([p.url for p in proxies], harness.MASTER_KEY, clients=clients) if len(proxies) > 1
+                else Load(proxies[0].url, harness.MASTER_KEY, clients=clients))
+        with load:
             for catalog in order:
                 before = names(config)
                 after = set(compiled_names(catalog, rules))
@@ -100,7 +115,8 @@ def measure(label: str, proxy, apply, start_on: Path, order: list[Path], rules: 
         stalls = [load.longest_stall(a, b + 1.0) for a, b in spans]
         longest = [load.longest_request(a, b + 1.0) for a, b in spans]
     finally:
-        proxy.stop()
+        for each in proxies:
+            each.stop()
     return {
         "path": label,
         "applies": len(spans),
@@ -126,7 +142,13 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=1, help="concurrent clients, each one request in flight")
     parser.add_argument("--workers", type=int, default=1, help="gunicorn workers of the zero-downtime proxies")
     parser.add_argument("--overlap", type=float, default=15, help="seconds the rolling reload lets new workers start")
+    parser.add_argument("--replicas", type=int, default=3, help="replicas of the fleet path (default 3)")
+    parser.add_argument("--fleet-batch", type=int, default=2,
+                        help="replicas reloaded together after the canary (rinsync --fleet-batch; default 2)")
+    parser.add_argument("--paths", default="restart,hup,rolling,fleet,fleet-rolling",
+                        help="comma-separated subset of restart,hup,rolling,fleet,fleet-rolling (default: all)")
     args = parser.parse_args()
+    paths = set(args.paths.split(","))
     ok, reason = harness.integration_available("litellm")
     if not ok:
         print(f"bench_apply: {reason}", file=sys.stderr)
@@ -151,7 +173,9 @@ def main() -> int:
             plain.restart()
             run(["verify", "--proxy", plain.url, "--config", config, "--wait", "120"])
 
-        rows = [measure("restart (stop + start)", plain, restart, hourly, order, rules, config, args.clients)]
+        rows = []
+        if "restart" in paths:
+            rows.append(measure("restart (stop + start)", plain, restart, hourly, order, rules, config, args.clients))
 
         config_hup = tmp / "hup" / "config.yaml"
         config_hup.parent.mkdir()
@@ -162,8 +186,9 @@ def main() -> int:
             run(compile_args(catalog, rules, config_hup) + ["--reload-cmd", f"kill -HUP {gunicorn.proc.pid}",
                                                             "--proxy", gunicorn.url])
 
-        rows.append(measure(f"gunicorn x{args.workers}, kill -HUP", gunicorn, hup, hourly, order, rules,
-                            config_hup, args.clients))
+        if "hup" in paths or "fleet" in paths:  # a fleet row's baseline is one replica's
+            rows.append(measure(f"gunicorn x{args.workers}, kill -HUP", gunicorn, hup, hourly, order, rules,
+                                config_hup, args.clients))
 
         config_roll = tmp / "rolling" / "config.yaml"
         config_roll.parent.mkdir()
@@ -176,8 +201,35 @@ def main() -> int:
             run(compile_args(catalog, rules, config_roll) + ["--reload-cmd", command, "--proxy", rolling_proxy.url,
                                                              "--reload-timeout", "180"])
 
-        rows.append(measure(f"gunicorn x{args.workers}, rolling TTIN/TTOU", rolling_proxy, rolling, hourly, order,
-                            rules, config_roll, args.clients))
+        if "rolling" in paths or "fleet-rolling" in paths:
+            rows.append(measure(f"gunicorn x{args.workers}, rolling TTIN/TTOU", rolling_proxy, rolling, hourly,
+                                order, rules, config_roll, args.clients))
+
+        config_fleet = tmp / "fleet" / "config.yaml"
+        config_fleet.parent.mkdir()
+        config_fleet.write_text(harness.hand_written_config(fake.api_base))
+        replicas = [GunicornProxy(config_fleet, log_dir=config_fleet.parent / f"r{i}", workers=args.workers)
+                    for i in range(1, args.replicas + 1)]
+
+        def fleet_apply(rolling_reload: bool):
+            def apply(catalog: Path) -> None:
+                for i, replica in enumerate(replicas, 1):
+                    (config_fleet.parent / f"pid{i}").write_text(str(replica.proc.pid))
+                signal = f"kill -s %s $(cat {config_fleet.parent}/pid{{index}})"
+                command = (f"{REPO / 'scripts' / 'gunicorn-rolling-reload.sh'} '{signal}' {args.workers} "
+                           f"{args.overlap:g}" if rolling_reload else signal.replace("-s %s", "-HUP"))
+                urls = [a for r in replicas for a in ("--proxy", r.url)]
+                run(compile_args(catalog, rules, config_fleet) + ["--reload-cmd", command, *urls, "--fleet-batch",
+                                                                  str(args.fleet_batch), "--reload-timeout", "180"])
+            return apply
+
+        label = f"fleet x{args.replicas}, canary + {args.fleet_batch},"
+        if "fleet" in paths:
+            rows.append(measure(f"{label} kill -HUP", replicas, fleet_apply(False), hourly, order, rules,
+                                config_fleet, args.clients))
+        if "fleet-rolling" in paths:
+            rows.append(measure(f"{label} rolling", replicas, fleet_apply(True), hourly, order, rules,
+                                config_fleet, args.clients))
     print(f"bench_apply: {models} generated models ({CATALOG.name}), {args.clients} client(s) with one request "
           f"in flight each, {applies} apply(s) per path; load average {load_before:.1f} before, "
           f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} cores (other work on the machine slows both paths)")
@@ -186,10 +238,21 @@ def main() -> int:
     for r in rows:
         print(f"{r['path']:<34} {r['applies']:>7} {r['requests']:>8} {r['failed']:>6} {r['failed_after_retry']:>11} "
               f"{r['stall']:>12.2f}s {r['request']:>14.2f}s {r['apply']:>9.1f}s")
-    for zero in rows[1:]:
+    for zero in [r for r in rows if not r["path"].startswith("restart")]:
         print(f"targets ({zero['path']}): failed requests {zero['failed']} (target {TARGET_FAILED}: "
               f"{'met' if zero['failed'] <= TARGET_FAILED else 'MISSED'}), longest stall {zero['stall']:.2f}s "
               f"(target <= {TARGET_STALL:g}s: {'met' if zero['stall'] <= TARGET_STALL else 'MISSED'})")
+    for fleet_row in [r for r in rows if r["path"].startswith("fleet")]:
+        rolling_reload = fleet_row["path"].endswith("rolling")
+        one = next((r for r in rows if not r["path"].startswith("fleet")
+                    and r["path"].endswith("rolling TTIN/TTOU" if rolling_reload else "kill -HUP")), None)
+        if one is None:
+            continue
+        overlap = args.overlap if rolling_reload else 0.0
+        bound = TARGET_FLEET_FACTOR * one["apply"] + overlap
+        print(f"target ({fleet_row['path']}): whole fleet confirmed after {fleet_row['apply']:.1f}s, one replica "
+              f"{one['apply']:.1f}s (target <= {TARGET_FLEET_FACTOR:g} x one replica + overlap {overlap:g}s = "
+              f"{bound:.1f}s: {'met' if fleet_row['apply'] <= bound else 'MISSED'})")
     return 0
 
 

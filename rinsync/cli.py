@@ -10,6 +10,7 @@ import click
 
 from . import __version__, exitcodes
 from .options import FiniteFloat
+from .report.cliopts import report_options, threshold_options  # issue 19 (imports only click)
 
 # Only click at the top: `rinsync --help` start-up time is benchmarked (benchmarks/bench_compile.py);
 # everything else, RinsyncError included, is imported where it is used.
@@ -138,9 +139,16 @@ COMPILE_OPTIONS = [
                   help="After a sync that replaced the config (or its include file), run 'sh -c CMD' to make LiteLLM "
                        "re-read it (e.g. 'kill -HUP <gunicorn master pid>'), then wait until --proxy serves it; if it "
                        "does not, the previous files are restored and reloaded (exit 5). Env: RINSYNC_RELOAD_CMD."),
-    click.option("--proxy", "proxy_url", metavar="URL", envvar="RINSYNC_PROXY_URL",
-                  help="The running proxy that must confirm a --reload-cmd, e.g. http://localhost:4000. "
-                       "Env: RINSYNC_PROXY_URL."),
+    click.option("--proxy", "proxy_url", metavar="URL", envvar="RINSYNC_PROXY_URL", multiple=True,
+                  help="The running proxy that must confirm a --reload-cmd, e.g. http://localhost:4000. Repeat it "
+                       "(or give a comma- or space-separated list) for a fleet of replicas: each is confirmed on its "
+                       "own address, canary first; {proxy} and {index} in --reload-cmd run it once per replica "
+                       "(docs/fleet.md). Env: RINSYNC_PROXY_URL."),
+    click.option("--fleet-batch", type=click.IntRange(min=1), default=1, show_default=True, metavar="N",
+                  envvar="RINSYNC_FLEET_BATCH", expose_value=False,
+                  callback=lambda ctx, _p, v: ctx.meta.update({"rinsync.fleet_batch": v}),
+                  help="With several --proxy and a {proxy}/{index} --reload-cmd: after the canary, reload N "
+                       "replicas at a time (each still confirmed on its own address). Env: RINSYNC_FLEET_BATCH."),
     click.option("--key-env", default="LITELLM_MASTER_KEY", show_default=True, metavar="NAME",
                   help="Environment variable holding the proxy's key for --proxy (never printed)."),
     click.option("--reload-timeout", type=FiniteFloat(min=1), default=60, show_default=True, metavar="SECONDS",
@@ -167,11 +175,12 @@ def with_options(options):
 
 @cli.command(name="compile")
 @with_options(COMPILE_OPTIONS)
+@report_options("compile")  # --report, --notify, --metrics-file
 def compile_command(catalog: str | None, rules: tuple[Path, ...], config: Path, output: str | None,
                     include_file: str | None, migrate: bool, source_url: str | None, env_file: Path | None,
                     dry_run: bool, force: bool,
                     max_remove_fraction: float, validate_cmd: str | None, backups: int, lock_timeout: float,
-                    reload_cmd: str | None, proxy_url: str | None, key_env: str, reload_timeout: float,
+                    reload_cmd: str | None, proxy_url: tuple[str, ...], key_env: str, reload_timeout: float,
                     verbose: bool, debug: bool, openwebui_url: str | None = None,
                     openwebui_key_env: str = "OPENWEBUI_API_KEY") -> int:
     """Sync the catalog into the LiteLLM config: fetch, compile, merge, back up, write atomically.
@@ -212,14 +221,22 @@ def run_compile(p: dict, *, settings_lines: list[str] | None = None, openwebui_s
                           include_file=include_file, migrate=p["migrate"], applier=applier,
                           openwebui_url=p["openwebui_url"] or None, openwebui_key_env=p["openwebui_key_env"],
                           openwebui_state=openwebui_state, openwebui_max_remove_fraction=openwebui_fraction)
+    if output is None and _is_bucket(p["config"]):  # --config s3://BUCKET/KEY (rinsync/litellm/bucket.py)
+        if options.openwebui_url:
+            raise click.UsageError("--openwebui works with a config file only, not --config s3://…")
+        import os
+
+        options.cache_dir = Path(os.environ.get("RINSYNC_CACHE_DIR", "").strip() or ".rinsync-cache")
     report = SyncReport(lines=list(settings_lines or []))
     try:
         with _reporting(report, redactor, p["dry_run"], logging_state):
             (run_sync if litellm else run_openwebui_sync)(_load(p["rules"]), options, redactor, report)
     except RinsyncError as exc:
         if exc.exit_code == exitcodes.TEMPFAIL and not exc.findings:
+            from .report.collect import failed  # the change report's outcome.error
             from .untrusted import one_line
 
+            failed(exc.message)
             click.echo(f"rinsync: {one_line(exc.message)}", err=True)
             return exitcodes.TEMPFAIL
         raise
@@ -235,6 +252,7 @@ def run_compile(p: dict, *, settings_lines: list[str] | None = None, openwebui_s
 @with_options(COMPILE_OPTIONS)
 @click.option("--openwebui-state", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Open WebUI state file. Default: .rinsync-state.openwebui.json beside the config.")
+@report_options("sync")  # --report, --notify, --metrics-file
 @click.pass_context
 def sync_command(ctx: click.Context, site: Path | None, **params) -> int:
     """Sync every target the site file (rinsync.yaml) declares, in order: the LiteLLM config (reloaded and
@@ -268,23 +286,41 @@ def sync_command(ctx: click.Context, site: Path | None, **params) -> int:
     return run_compile(resolved_params, settings_lines=lines, **extra)
 
 
-def _reload_applier(reload_cmd: str | None, proxy_url: str | None, key_env: str, timeout: float,
+def _is_bucket(config) -> bool:
+    from .litellm.bucket import is_bucket_config
+
+    return is_bucket_config(config)
+
+
+def _reload_applier(reload_cmd: str | None, proxy_url: tuple[str, ...] | str | None, key_env: str, timeout: float,
                     output: str | None, redactor):
-    """The applier for --reload-cmd (None without one: an empty RINSYNC_RELOAD_CMD means no reload)."""
+    """The applier for --reload-cmd (None without one: an empty RINSYNC_RELOAD_CMD means no reload): one
+    proxy's ReloadApplier, or a FleetApplier for several --proxy (or a {proxy}/{index} command)."""
     import os
+
+    from .litellm.fleet import per_replica, split_proxies
 
     if not reload_cmd or not reload_cmd.strip():
         return None
     if output is not None:
         raise click.UsageError("--reload-cmd applies a merged --config; it does not work with --output")
-    if not proxy_url or not proxy_url.strip():
+    try:
+        proxies = split_proxies(proxy_url)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--proxy'") from None
+    if not proxies:
         raise click.UsageError("--reload-cmd needs --proxy URL (or RINSYNC_PROXY_URL): the proxy that must confirm "
                                "the new config")
-    from .litellm.reload import ReloadApplier
-
     key = os.environ.get(key_env) or None
     redactor.add(key)
-    return ReloadApplier(reload_cmd, proxy_url, key, key_env, timeout, redactor)
+    if len(proxies) == 1 and not per_replica(reload_cmd):
+        from .litellm.reload import ReloadApplier
+
+        return ReloadApplier(reload_cmd, proxies[0], key, key_env, timeout, redactor)
+    from .litellm.fleet import FleetApplier
+
+    batch = click.get_current_context().meta.get("rinsync.fleet_batch", 1)
+    return FleetApplier(reload_cmd, proxies, key, key_env, timeout, redactor, batch=batch)
 
 
 @cli.group()
@@ -318,6 +354,7 @@ def openwebui() -> None:
 @click.option("--lock-timeout", type=FiniteFloat(min=0), default=60, show_default=True,
               help="Seconds to wait for another sync of the same Open WebUI state (then exit 75).")
 @click.option("--verbose", "-v", is_flag=True, help="One line per record.")
+@report_options("openwebui sync")  # --report, --notify, --metrics-file
 def openwebui_sync(url: str, key_env: str, catalog: str | None, rules: tuple[Path, ...], config: Path,
                    include_file: str | None, state: Path | None, source_url: str | None, env_file: Path | None,
                    dry_run: bool, force: bool, max_remove_fraction: float, lock_timeout: float, verbose: bool) -> int:
@@ -434,6 +471,47 @@ def explain(model_id: str, catalog: Path | None, rules: tuple[Path, ...]) -> int
         raise RinsyncError(f"model '{model_id}' is not in {catalog}{tip}", exitcodes.ERROR)
     click.echo(render_explanation(engine, decision))
     return exitcodes.OK
+
+
+@cli.command()
+@click.argument("catalogs", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@rules_option
+@click.option("--config", "config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Compare this LiteLLM config's generated models with what a sync of NEW would write.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: the digest; json: the report (schemas/report.v1.schema.json).")
+@click.option("--fail-on", multiple=True, type=click.Choice(["price-increase", "removed", "expiring"]),
+              help="Exit 1 when the report has price increases above the threshold, removed or expiring "
+                   "models (repeatable; for CI).")
+@click.option("--verbose", "-v", is_flag=True, help="Also list added models and every changed field.")
+@threshold_options
+def diff(catalogs: tuple[Path, ...], rules: tuple[Path, ...], config: Path | None, fmt: str,
+         fail_on: tuple[str, ...], verbose: bool, price_threshold: float | None, expiring_days: int | None) -> int:
+    """The change report between catalogs OLD NEW, or between --config and catalog NEW; writes nothing.
+
+    Both sides are compiled with the same rules and compile date (SOURCE_DATE_EPOCH or today). Exit 0, 1 when
+    --fail-on found what it names (or on an unusable catalog, config or rules), 2 on usage errors.
+    """
+    from .commands.diff import diff_catalogs, diff_config, failing
+    from .engine import compile_date
+    from .report.changes import resolve_settings, to_json
+    from .report.digest import text
+
+    if len(catalogs) != (1 if config else 2):
+        raise click.UsageError("give two catalogs (OLD NEW), or --config CONFIG and one catalog (NEW)")
+    ruleset, today = _load(rules), compile_date()
+    settings = resolve_settings(price_threshold, expiring_days, ruleset.report)
+    new = _load_catalog(catalogs[-1])
+    if config:
+        report = diff_config(ruleset, config, new, today, settings)
+    else:
+        report = diff_catalogs(ruleset, _load_catalog(catalogs[0]), new, today, settings)
+    found = failing(report, fail_on)
+    report["outcome"]["exit_code"] = exitcodes.ERROR if found else exitcodes.OK
+    click.echo(to_json(report) if fmt == "json" else text(report, verbose), nl=False)
+    if found:
+        click.echo(f"rinsync: --fail-on: the report has {' and '.join(found)}", err=True)
+    return report["outcome"]["exit_code"]
 
 
 @cli.command()

@@ -7,5 +7,5 @@ SHRINK_REFUSED = 3  # the shrink guard refused to remove too many generated mode
 VALIDATE_FAILED = 4  # --validate-cmd rejected the new config; old config kept
 IO_ERROR = 74  # EX_IOERR: the new config could not be written (disk full, permissions, a planted link)
 TEMPFAIL = 75  # EX_TEMPFAIL: the catalog could not be fetched (incl. fetch deadline, size limits); config kept
-APPLY_ROLLED_BACK = 5  # the proxy did not serve the new config: previous config restored (and reloaded)
+APPLY_ROLLED_BACK = 5  # the proxy did not serve the new config (or a signal/error stopped the apply): previous restored
 OPENWEBUI_FAILED = 6  # Open WebUI sync failed or was partly applied (the message says what was applied)

@@ -205,7 +205,7 @@ class HttpClient:
         return float("inf") if self.deadline is None else self.deadline - time.monotonic()
 
     def request(self, method: str, url: str, *, json_body: Any = None, headers: Mapping[str, str] | None = None,
-                max_bytes: int | None = None) -> Answer:
+                max_bytes: int | None = None, data: bytes | None = None) -> Answer:
         """One exchange; any status is an :class:`Answer`, every failure an :class:`HttpError`."""
         from .deadline import Watchdog
 
@@ -223,7 +223,8 @@ class HttpClient:
             raise HttpError(shown, f"no complete answer within {self.last_bound}", "deadline")
         with Watchdog(seconds) as watchdog:
             try:
-                return self._exchange(method, url, shown, sent, json_body, watchdog, max_bytes or self.max_bytes)
+                return self._exchange(method, url, shown, sent, json_body, watchdog, max_bytes or self.max_bytes,
+                                      data)
             except HttpError as exc:
                 if exc.kind == "deadline":
                     raise HttpError(shown, f"no complete answer within {self.last_bound}", "deadline") from None
@@ -251,7 +252,7 @@ class HttpClient:
                         "plain-http", exitcodes.USAGE)
 
     def _exchange(self, method: str, url: str, shown: str, headers: dict, json_body: Any, watchdog,
-                  max_bytes: int) -> Answer:
+                  max_bytes: int, data: bytes | None = None) -> Answer:
         from .deadline import watched_session
 
         first = _origin(url)
@@ -259,8 +260,8 @@ class HttpClient:
             for _hop in range(MAX_REDIRECTS + 1):
                 left = watchdog.remaining()
                 timeout = (max(min(self.connect, left), 0.01), max(min(self.read, left), 0.01))
-                response = session.request(method, url, headers=headers, json=json_body, timeout=timeout,
-                                           stream=True, allow_redirects=False)
+                response = session.request(method, url, headers=headers, json=json_body, data=data,
+                                           timeout=timeout, stream=True, allow_redirects=False)
                 try:
                     location = response.headers.get("Location")
                     if method == "GET" and response.status_code in REDIRECTS and location:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import exitcodes
 from .diagnostics import RinsyncError
+from .report import collect as report_hook
 from .source.fetch import CACHE_DIR_NAME, Redactor
 from .target import Compiled, SyncReport, run_targets
 
@@ -182,6 +183,7 @@ def run(ruleset, options: SyncOptions, targets: list, redactor: Redactor, report
         engine = Engine(ruleset, compile_date())
         result = engine.compile(source.catalog.records)
         report.warnings += [redactor(w) for w in result.warnings]
+        report_hook.compiled(source, engine, result, redactor)  # the change report (rinsync/report/)
         run_targets(targets, Compiled(engine, result, source.catalog.records), report, options.dry_run,
                     lambda: _store_cache(source, redactor, report))
     finally:

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from . import exitcodes
 from .diagnostics import RinsyncError
+from .report import collect as report_hook
 
 
 @dataclass
@@ -78,12 +79,19 @@ def run_target(target: Target, report: SyncReport, committed: Callable[[], None]
     with target.locked():
         plan = target.plan(report)
         report.plans[target.name] = plan
+        report_hook.planned(target.name, plan)  # the change report (rinsync/report/): no-op unless collected
         if target.gate(plan, report):
             return
         written = target.write(plan, report)
         if written is not None:
             report.written = True
+            report_hook.written()
+            applies = getattr(target, "applies", lambda: False)()
+            if applies:
+                report_hook.applying()
             target.apply(written, report)
+            if applies:
+                report_hook.confirmed()
         committed()
 
 

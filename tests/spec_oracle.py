@@ -233,8 +233,89 @@ def _readable(text: str, limit: int = 240) -> str:
     return words.rstrip(" ,;:-") + "…"
 
 
-def expected_openwebui(record: dict, today: dt.date) -> dict:
-    """The Open WebUI record fields the shipped rules must give a kept record."""
+def _family_of(model_id: str) -> str:
+    """An id without ':variant', a '-NNk' size and a trailing date stamp (as docs/rules.md describes)."""
+    text = model_id.split(":")[0]
+    text = re.sub(r"-\d+k(?=-|$)", "", text, count=1)
+    for stamp in (r"-\d{4}-\d{2}-\d{2}$", r"-\d{8}$", r"-\d{4}$", r"-\d{2}-\d{2}$"):
+        if re.search(stamp, text):
+            return re.sub(stamp, "", text)
+    return text
+
+
+def expected_families(records: list[dict]) -> dict[str, str]:
+    """id -> family name: the stripped id, joined with every id whose stripped canonical_slug is the same;
+    a family is named by its alphabetically first key."""
+    groups: dict[str, set[str]] = {}
+    for record in records:
+        keys = {_family_of(record["id"])}
+        slug = record.get("canonical_slug")
+        if slug and not record["id"].startswith("~"):
+            keys.add(_family_of(slug))
+        merged = set(keys)
+        for key in keys:
+            merged |= groups.get(key, set())
+        for key in merged:
+            groups[key] = merged
+    return {r["id"]: min(groups[_family_of(r["id"])]) for r in records}
+
+
+def _line_of(family: str) -> str:
+    provider, name = family.split("/", 1) if "/" in family else ("", family)
+    kept = []
+    for word in name.split("-"):
+        if re.fullmatch(r"v?\d+(\.\d+)*[a-z]?", word) or re.fullmatch(r"([ae]?\d+(\.\d+)?[bmt]|\d+x\d+b)", word):
+            continue  # a version (5.4, v2, 4o) or a size (27b, a3b, 1t)
+        word = re.sub(r"[\d.]", "", word) if re.search(r"\d", word) else word
+        if word and word not in ("preview", "exp", "instruct", "it", "thinking", "reasoning", "high"):
+            kept.append(word)
+    return f"{provider}/{'-'.join(kept) or name}" if provider else "-".join(kept) or name
+
+
+def _brand_of(family: str) -> str:
+    provider, name = family.split("/", 1) if "/" in family else ("", family)
+    first = name.split("-")[0]
+    word = re.sub(r"[\d.]", "", first) or first
+    return f"{provider}/{word}" if provider else word
+
+
+def expected_shown(records: list[dict]) -> set[str]:
+    """The ids the curated view of the shipped rules shows (before the guard and expiry rule): no ':batch',
+    no ':free' twin of a listed id, no '~' alias, no dated snapshot of a listed undated id; only the newest
+    family of a line; no line whose newest model is more than 180 days older than its brand's newest."""
+    ids = {r["id"] for r in records}
+    created = {r["id"]: r.get("created") if isinstance(r.get("created"), (int, float)) else None for r in records}
+    family = expected_families(records)
+    lines: dict[str, list[str]] = {}
+    brands: dict[str, list[str]] = {}
+    for model_id in ids:
+        lines.setdefault(_line_of(family[model_id]), []).append(model_id)
+        brands.setdefault(_brand_of(family[model_id]), []).append(model_id)
+
+    def newest(group: list[str]) -> str:
+        return sorted(group, key=lambda i: (-(created[i] if created[i] is not None else float("-inf")), i))[0]
+
+    shown = set()
+    for model_id in ids:
+        base, _, variant = model_id.partition(":")
+        fam = family[model_id]
+        if variant == "batch" or model_id.startswith("~") or (variant == "free" and base in ids):
+            continue
+        if fam != base and fam in ids:
+            continue
+        top = newest(lines[_line_of(fam)])
+        if family[top] != fam:
+            continue
+        lead = newest(brands[_brand_of(fam)])
+        if created[top] is not None and created[lead] is not None and created[lead] - created[top] > 180 * 86400:
+            continue
+        shown.add(model_id)
+    return shown
+
+
+def expected_openwebui(record: dict, today: dt.date, shown: set[str] | None = None) -> dict:
+    """The Open WebUI record fields the shipped rules must give a kept record (``shown``: the curated
+    view's ids, expected_shown of the catalog; None checks the record without the curated view)."""
     params = record.get("supported_parameters") or []
     pricing = record.get("pricing") or {}
     tools = "tools" in params
@@ -260,7 +341,7 @@ def expected_openwebui(record: dict, today: dt.date) -> dict:
         "name": record.get("name") or record["id"],
         "description": description,
         "tags": [t for t in tags if t],
-        "active": not ("guard" in record["id"].lower() or soon),
+        "active": not ("guard" in record["id"].lower() or soon) and (shown is None or record["id"] in shown),
         "capabilities": {"vision": vision, "file_upload": True, "file_context": True, "web_search": True,
                          "image_generation": tools, "code_interpreter": tools, "builtin_tools": tools,
                          "citations": True, "usage": True},

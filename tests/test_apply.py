@@ -71,3 +71,93 @@ def test_a_failed_rollback_is_said_loudly():
     assert error.message.startswith("PROXY AND CONFIG DISAGREE: the new config was not served (confirm failed); "
                                     "the previous config was put back, but rollback failed; check the proxy now")
     assert "  rollback: detail" in lines
+
+
+# -- any failure is rolled back: an unexpected error, Ctrl-C, a signal (issue 17, family 4) -------------------
+
+
+class Raising(Recording):
+    """Raises ``error`` (any exception, or a call) in ``step``; records the rest like Recording."""
+
+    def __init__(self, step: str, error):
+        super().__init__()
+        self.step, self.error = step, error
+
+    def _step(self, name: str, change: Change) -> None:
+        super()._step(name, change)
+        if name == self.step:
+            raise self.error() if callable(self.error) else self.error
+
+
+@pytest.mark.parametrize("step", ["apply", "confirm"])
+@pytest.mark.parametrize("error, reason", [
+    (RuntimeError("secret sk-zzz in a message"), "an unexpected error (RuntimeError) stopped the confirmation"),
+    (KeyboardInterrupt(), "rinsync was interrupted (SIGINT) before the proxy confirmed it"),
+    (RinsyncError("a hostile answer", 1), "a hostile answer"),
+])
+def test_any_failure_is_rolled_back(step, error, reason):
+    applier = Raising(step, error)
+    lines, failure = run(applier)
+    assert applier.calls[-1] == "rollback"
+    assert failure.exit_code == 5
+    assert failure.message == f"new config rejected by the proxy, previous config restored: {reason}"
+    assert "sk-zzz" not in failure.message
+
+
+def test_a_sigterm_during_confirmation_is_rolled_back_and_a_second_waits_for_the_rollback():
+    import os
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+
+    class Signalled(Recording):
+        def confirm(self, change: Change) -> None:
+            super().confirm(change)
+            os.kill(os.getpid(), signal.SIGTERM)
+            raise AssertionError("the signal did not stop the confirmation")
+
+        def rollback(self, change: Change) -> None:
+            os.kill(os.getpid(), signal.SIGHUP)  # deferred: the rollback runs to its end
+            super().rollback(change)
+
+    applier = Signalled()
+    lines, failure = run(applier)
+    assert applier.calls == ["apply", "confirm", "rollback"]
+    assert failure.exit_code == 5
+    assert failure.message == ("new config rejected by the proxy, previous config restored: rinsync was interrupted "
+                               "by SIGTERM before the proxy confirmed it (SIGHUP received during the rollback)")
+    assert signal.getsignal(signal.SIGTERM) is before  # the handlers are put back
+
+
+class FakeJournal:
+    def __init__(self):
+        self.phases: list[str] = []
+
+    def mark(self, phase: str) -> None:
+        self.phases.append(phase)
+
+    def finish(self) -> None:
+        self.phases.append("finished")
+
+
+class WithJournal:
+    def __init__(self):
+        self.journal = FakeJournal()
+
+
+@pytest.mark.parametrize("fail, phases", [
+    (set(), ["applying", "finished"]),
+    ({"confirm"}, ["applying", "rolling back", "finished"]),
+    ({"confirm", "rollback"}, ["applying", "rolling back", "rollback failed"]),  # kept for the next sync
+])
+def test_the_journal_is_removed_only_once_confirmed_or_rolled_back(fail, phases):
+    snapshot = WithJournal()
+    with pytest.raises(RinsyncError) if fail else _nothing():
+        apply_change(Recording(fail), Change(Path("config.yaml"), snapshot=snapshot), [])
+    assert snapshot.journal.phases == phases
+
+
+def _nothing():
+    import contextlib
+
+    return contextlib.nullcontext()

@@ -97,8 +97,10 @@ def test_cli_module_imports_only_click(tmp_path):
     code = ("import sys, rinsync.cli; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rinsync', 'yaml', 'jmespath', 'requests')))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
-    # rinsync.options: the click types of the options (imports only click and math)
-    assert run.stdout.strip() == "['rinsync', 'rinsync.cli', 'rinsync.exitcodes', 'rinsync.options']"
+    # rinsync.options: the click types of the options (imports only click and math); rinsync.report.cliopts:
+    # the report options' decorator, itself importing only click (issue 19)
+    assert run.stdout.strip() == ("['rinsync', 'rinsync.cli', 'rinsync.exitcodes', 'rinsync.options', "
+                                  "'rinsync.report', 'rinsync.report.cliopts']")
 
 
 def test_explain_dropped_model(run_cli, monkeypatch):

@@ -50,7 +50,8 @@ def test_every_shared_catalog_in_turn_keeps_hand_entries_and_top_level_keys(env,
         assert text.split("model_list:")[0] == original.split("model_list:")[0]
         generated = [e for e in load(config)["model_list"] if is_generated(e)]
         assert generated and all(e["model_name"].startswith("openrouter/") for e in generated)
-        summary = result.err.strip().splitlines()[-1]
+        # the summary line; the change report's digest may follow it (issue 19: removed models, price increases)
+        summary = next(line for line in result.err.splitlines() if " generated models: +" in line)
         assert summary.startswith(f"rinsync: {len(generated)} generated models: +")
         assert summary.endswith("kept 4 hand-written entries -> config/litellm/config.yaml")
     assert server.requests[0]["path"] == "/api/v1/models?output_modalities=all"

@@ -43,12 +43,14 @@ def render_explanation(engine: Engine, decision: Decision) -> str:
 
 def _openwebui_lines(engine: Engine, decision: Decision, entry: dict) -> list[str]:
     """The model's Open WebUI record (rinsync openwebui sync), when the rules have an ``openwebui:`` section."""
-    from ..openwebui.records import RecordBuilder, view
+    from ..openwebui.records import RecordBuilder, view, visibility
 
     if not engine.ruleset.openwebui:
         return []
-    fields = RecordBuilder(engine).fields(decision.record)
+    builder = RecordBuilder(engine)
+    fields = builder.fields(decision.record)
     fields.setdefault("name", entry["model_name"])
     head = "openwebui record:" if decision.kept else "openwebui record it would have had if kept:"
     body = dump_yaml({"id": entry["model_name"], **view(fields)}).rstrip("\n").splitlines()
-    return [head] + ["  " + line for line in body]
+    return [head] + ["  " + line for line in body] + ["openwebui " + line for line in
+                                                      visibility(fields, builder.hidden_by)]

@@ -67,13 +67,18 @@ def catalog_findings(ruleset: Ruleset, records: list[dict], today) -> list[Findi
     names: dict[str, list[str]] = defaultdict(list)
     decisions = []
     records_builder = _openwebui_builder(engine)
+    brands_shown: dict[str, bool] = {}  # brand (provider and first word) -> any model shown in Open WebUI's chat
     try:
         engine.use_catalog(records)
         for record in records:
             decision = engine.decide(record)
             decisions.append(decision)
             if records_builder is not None and decision.kept:
-                records_builder.fields(record)  # an openwebui: expression that fails on a record is an error
+                # an openwebui: expression that fails on a record is an error
+                shown = records_builder.fields(record).get("active", True) is not False
+                if not decision.model_id.startswith("~"):  # an alias (~openai/gpt-latest) is no brand of its own
+                    brand = engine.evaluator.options.custom_functions.lines.brand(decision.model_id)
+                    brands_shown[brand] = brands_shown.get(brand, False) or shown
             for match in decision.matches:
                 rule_hits[match.rule.id] += 1
                 for index in range(len(match.rule.excepts)):
@@ -110,6 +115,13 @@ def catalog_findings(ruleset: Ruleset, records: list[dict], today) -> list[Findi
             findings.append(_at(selection.origin, "selection-drops-nothing",
                                 f"selection '{selection.id}' drops no model of the catalog ({len(records)} models)",
                                 "check its 'where', 'group_by' and 'limit' with 'rinsync explain'"))
+    hidden = sorted(brand for brand, shown in brands_shown.items() if not shown)
+    visibility = ruleset.openwebui.get("curated") or ruleset.openwebui.get("active")
+    if hidden and visibility is not None:
+        findings.append(_at(visibility.origin, "openwebui-brand-hidden",
+                            f"every model of {len(hidden)} brand(s) is hidden from Open WebUI's chat, e.g. "
+                            f"{', '.join(hidden[:5])} (LiteLLM still serves them)",
+                            "intended? 'rinsync explain MODEL' shows why a model is hidden"))
     name_origin = ruleset.name_origin or Origin(ruleset.files[0] if ruleset.files else "rules", 1, 1)
     for name, ids in sorted(names.items()):
         if len(ids) > 1:

@@ -35,9 +35,7 @@ def sync_params(site: Site, params: dict[str, Any], given_from: dict[str, str | 
     for name, key, is_path in SOURCE + (LITELLM if litellm else []):
         value = resolve(site, key, params[name], given_from[name], params[name], resolved, is_path=is_path)
         if name == "proxy_url" and isinstance(value, list):
-            if len(value) > 1:
-                warnings.append(f"{key} lists {len(value)} proxies; this version confirms against the first only")
-            value = value[0]
+            value = tuple(value)  # a fleet: every replica confirmed on its own address (litellm/fleet.py)
         if name == "rules":
             value = tuple(Path(v) for v in value or ())
         elif is_path and value is not None:

@@ -18,6 +18,7 @@ from . import scores as _scores
 from .catalogindex import EMPTY as _EMPTY_INDEX
 from .catalogindex import CatalogIndex
 from .catalogindex import base_model as _base_model
+from .lines import LineIndex
 from .prices import parse_price, per_million
 
 __all__ = ["parse_price", "per_million", "CatalogIndex"]
@@ -48,6 +49,14 @@ class RinsyncFunctions(jp_functions.Functions):
         super().__init__()
         self.today = today
         self.catalog: CatalogIndex = _EMPTY_INDEX  # set once per compile (Evaluator.use_catalog)
+        self.catalog_records: list[dict] = []
+        self._lines: LineIndex | None = None  # lines and brands, built on first use
+
+    @property
+    def lines(self) -> LineIndex:
+        if self._lines is None or self._lines.catalog is not self.catalog:
+            self._lines = LineIndex(self.catalog, self.catalog_records)
+        return self._lines
 
     @jp_functions.signature({"types": ["string", "number", "null"]})
     def _func_price(self, value):
@@ -152,6 +161,31 @@ class RinsyncFunctions(jp_functions.Functions):
     def _func_newest_in_family(self, model_id):
         """The id of the family's newest member by 'created' (ties: the first id); null if none."""
         return None if model_id is None else self.catalog.newest(model_id)
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_line(self, model_id):
+        """The model line: the family without versions, sizes, qualifiers (openai/gpt-5.4-mini -> openai/gpt-mini)."""
+        return None if model_id is None else self.lines.line(model_id)
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_brand(self, model_id):
+        """The brand: provider and the name's first word without digits (openai/gpt-5.4-mini -> openai/gpt)."""
+        return None if model_id is None else self.lines.brand(model_id)
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_newest_in_line(self, model_id):
+        """The id of the line's newest member by 'created' (ties: the first id); null if none."""
+        return None if model_id is None else self.lines.newest_in_line(model_id)
+
+    @jp_functions.signature({"types": ["string", "null"]})
+    def _func_newest_in_brand(self, model_id):
+        """The id of the brand's newest member by 'created' (ties: the first id); null if none."""
+        return None if model_id is None else self.lines.newest_in_brand(model_id)
+
+    @jp_functions.signature({"types": ["string", "null"]}, {"types": ["string", "null"]})
+    def _func_days_between(self, first, second):
+        """Days from one catalog model's 'created' to another's (negative when older); null if unknown."""
+        return None if first is None or second is None else self.lines.days_between(first, second)
 
     # --- benchmarks and value ------------------------------------------------------------------
 
@@ -438,6 +472,7 @@ class Evaluator:
         """Build the index the catalog-aware functions read (once per compile) and return it."""
         index = CatalogIndex(records)
         self.options.custom_functions.catalog = index
+        self.options.custom_functions.catalog_records = records
         return index
 
     def compile(self, expression: str) -> CompiledExpression:

@@ -102,6 +102,9 @@ class Ruleset:
     # the ``openwebui:`` section: dotted key (name, description, tags, active, capabilities.X, params.X) ->
     # expression; read by rinsync/openwebui/, never by the engine
     openwebui: dict[str, Capability] = field(default_factory=dict)
+    report: dict = field(default_factory=dict)  # the ``report:`` section (rinsync/report/): thresholds only
+    # ``openwebui: order:``: sort keys of Open WebUI's model order list (a later file's list replaces it)
+    openwebui_order: list[OrderKey] = field(default_factory=list)
 
 
 def display_path(path: Path) -> str:
@@ -199,6 +202,8 @@ class _FileChecker:
         rs = self.ruleset
         if "source" in data:
             rs.source = merge_patch(rs.source, data["source"])
+        if "report" in data:
+            rs.report = merge_patch(rs.report, data["report"] or {})
         rs.default_action = data.get("default_action", rs.default_action)
         rs.collisions = data.get("collisions", rs.collisions)
         if "name" in data:
@@ -224,7 +229,9 @@ class _FileChecker:
 
     def _openwebui(self, section: dict) -> None:
         """``openwebui:`` keys override earlier files' one by one; a null value removes the key."""
-        keys = [((key,), key) for key in section if key not in ("capabilities", "params")]
+        if "order" in section:
+            self._openwebui_order(section["order"])
+        keys = [((key,), key) for key in section if key not in ("capabilities", "params", "order")]
         keys += [((part, key), f"{part}.{key}")
                  for part in ("capabilities", "params") for key in section.get(part) or {}]
         for path, dotted in keys:
@@ -234,6 +241,26 @@ class _FileChecker:
                 self.ruleset.openwebui.pop(dotted, None)
             elif self.expression(full, text):
                 self.ruleset.openwebui[dotted] = Capability(dotted, text, self.origin(full))
+
+    def _openwebui_order(self, order) -> None:
+        """``openwebui: order:``: an order key or a list of them; null removes an earlier file's order."""
+        keys = self._order_keys(("openwebui", "order"), order)
+        if keys is not None:
+            self.ruleset.openwebui_order = keys
+
+    def _order_keys(self, path: tuple, order) -> list[OrderKey] | None:
+        """Order keys (an expression, {asc: E}, {desc: E}, or a list of these); None when one is broken."""
+        items = [] if order is None else [(path + (i,), item) for i, item in enumerate(order)] \
+            if isinstance(order, list) else [(path, order)]
+        keys, ok = [], True
+        for item_path, item in items:
+            descending = isinstance(item, dict) and "desc" in item
+            if isinstance(item, dict):
+                item_path = item_path + ("desc" if descending else "asc",)
+                item = item["desc" if descending else "asc"]
+            ok = self.expression(item_path, item) and ok
+            keys.append(OrderKey(item, descending, self.origin(item_path)))
+        return keys if ok else None
 
     def _unique_id(self, path: tuple, rule_id: str) -> None:
         here = self.origin(path)

@@ -31,6 +31,8 @@ class Snapshot:
     when restoring (exit 74), never followed.
     """
 
+    journal = None  # the apply journal that saved this snapshot on disk (files/journal.py), when one was begun
+
     def __init__(self, paths: list[Path], follow: list[Path] = ()):
         self.files: list[_Before] = []
         seen: set[Path] = set()
@@ -48,6 +50,13 @@ class Snapshot:
             except OSError as exc:
                 raise _io_error(target, exc) from None
             self.files.append(_Before(target, data, mode))
+
+    @classmethod
+    def saved(cls, files: list[tuple[Path, bytes | None, int | None]]) -> Snapshot:
+        """A snapshot from recorded ``(path, bytes or None, mode)`` triples (an apply journal's copies)."""
+        snapshot = cls([])
+        snapshot.files = [_Before(Path(p), data, mode) for p, data, mode in files]
+        return snapshot
 
     @property
     def paths(self) -> list[Path]:

@@ -125,6 +125,7 @@ class ConfigTarget:
         from .configfile import read_config
         from .state import load_base
 
+        recover_interrupted_apply(self.settings, report, self.config)
         existing = read_config(self.config)
         scan = self._scan(existing)
         report.warnings += scan.warnings
@@ -188,6 +189,10 @@ class ConfigTarget:
                            self.redactor, report.warnings)
         return Written(files, snapshot)
 
+    def applies(self) -> bool:
+        """A written change goes live through an applier (reload and confirm)."""
+        return self.settings.applier is not None
+
     def apply(self, written: Written, report) -> None:
         """The written files go live: the applier reloads the proxy and confirms, or restores them (exit 5)."""
         if self.settings.applier is None:
@@ -215,6 +220,14 @@ class ConfigTarget:
                     item.path.unlink()
             else:
                 write_atomic(item.path, item.old, follow_link=item.path == self.config)
+
+
+def recover_interrupted_apply(settings: LiteLLMSettings, report, *paths: Path) -> None:
+    """Under the lock, before the config is read: an apply a killed run left is completed or rolled back
+    (rinsync/files/journal.py)."""
+    from ..files.journal import recover
+
+    recover(Path(settings.config), list(paths), settings.applier, report.lines, dry_run=settings.dry_run)
 
 
 def merge_plan(current, entries: list[dict], base, reserved: dict[str, str], report):

@@ -13,7 +13,16 @@ from pathlib import Path
 
 from .. import exitcodes
 from ..diagnostics import RinsyncError
-from .config_target import ConfigPlan, ConfigTarget, Written, changes, merge_plan, shown, summary
+from .config_target import (
+    ConfigPlan,
+    ConfigTarget,
+    Written,
+    changes,
+    merge_plan,
+    recover_interrupted_apply,
+    shown,
+    summary,
+)
 
 
 class IncludeTarget(ConfigTarget):
@@ -45,6 +54,7 @@ class IncludeTarget(ConfigTarget):
         from .state import load_base
 
         config, target, settings = self.config, self.include, self.settings
+        recover_interrupted_apply(settings, report, config, target)
         cfg = read_config(config)
         scan = scan_includes(config, cfg.document, target)
         report.warnings += scan.warnings

@@ -29,6 +29,7 @@ from .verify import DEFAULT_TIMEOUT, Redact, base_url, fetch_proxy, verify
 log = logging.getLogger("rinsync.reload")
 
 DEFAULT_RELOAD_TIMEOUT = 60.0
+CONFIRM_POLL = 0.25  # seconds between two checks while waiting for a reloaded proxy (a fleet waits once per round)
 OUTPUT_LINES = 5  # lines of a failed command's output shown
 
 
@@ -69,7 +70,7 @@ class ReloadApplier:
             change.snapshot.restore()
         except RinsyncError as exc:
             raise ApplyFailed(f"restoring the previous files failed ({self._clean(exc.message)})") from None
-        names = ", ".join(_shown(p) for p in change.snapshot.paths)
+        names = getattr(change.snapshot, "shown", None) or ", ".join(_shown(p) for p in change.snapshot.paths)
         change.notes.append(f"rollback: restored {names}")
         self._deadline = time.monotonic() + self.timeout
         try:
@@ -100,6 +101,9 @@ class ReloadApplier:
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
                 code = None
+            except BaseException:  # a signal (rinsync.signals.Interrupted) or Ctrl-C: no command left running
+                _kill_group(proc)
+                raise
             output.seek(0)
             text = self._clean(output.read().decode("utf-8", "replace"))
         lines = [line.rstrip() for line in text.splitlines() if line.strip()]
@@ -122,7 +126,7 @@ class ReloadApplier:
         url = base_url(self.proxy_url)
         try:
             result = verify(change.config, self.proxy_url, self.key, self.key_env, DEFAULT_TIMEOUT,
-                            shown_config=display_path(change.config), wait=left)
+                            shown_config=display_path(change.config), wait=left, poll=CONFIRM_POLL)
         except RinsyncError as exc:
             raise ApplyFailed(f"the proxy did not serve {what} within {self.timeout:g}s: "
                               f"{self._clean(exc.message)}") from None

@@ -44,6 +44,7 @@ def replace(files: list[Replacement], settings: ReplaceSettings, redactor, warni
     the proxy first, and the files are recorded before (returns that Snapshot, else None)."""
     from ..files.atomic import PendingFile, write_atomic
     from ..files.backups import Backup
+    from ..files.journal import begin as begin_journal
     from ..files.safeopen import refuse_links
     from ..files.snapshot import Snapshot
     from .state import state_path
@@ -62,6 +63,7 @@ def replace(files: list[Replacement], settings: ReplaceSettings, redactor, warni
             settings.applier.check()
             snapshot = Snapshot([p for f in files for p in ([state_path(f.path)] if f.state else []) + [f.path]],
                                 follow=[Path(settings.config)])
+            begin_journal(Path(settings.config), snapshot, settings.applier)  # a kill from here on is repaired
         for item, new in zip(files, pending, strict=True):
             backup = Backup(item.path, item.old, settings.backups) if item.old is not None else None
             try:

@@ -37,7 +37,14 @@ def hand_names(config: Path, include_file: str | None, output: str | None = None
 
 
 def litellm_target(settings: LiteLLMSettings, redactor=None):
-    """The LiteLLM target of these settings: standalone (--output), include mode, or the config itself."""
+    """The LiteLLM target of these settings: standalone (--output), an S3 object (--config s3://…), include mode,
+    or the config itself."""
+    from .bucket import is_bucket_config
+
+    if settings.output is None and is_bucket_config(settings.config):
+        from .bucket import BucketTarget
+
+        return BucketTarget(settings, redactor)
     if settings.output is not None:
         from .standalone import StandaloneTarget
 

@@ -21,6 +21,7 @@ ORDER = {"create": 0, "update": 1, "delete": 2}
 class Applied:
     done: list[Change] = field(default_factory=list)
     base: dict[str, dict] = field(default_factory=dict)  # the base to store after this run
+    created: set[str] = field(default_factory=set)  # the ids rinsync created, to store after this run
     error: RinsyncError | None = None
 
 
@@ -35,6 +36,18 @@ def new_base(plan: Plan, previous: dict[str, dict], done: list[Change]) -> dict[
         else:
             base[change.model_id] = change.generated or {}
     return base
+
+
+def new_created(plan: Plan, done: list[Change]) -> set[str]:
+    """The ids rinsync created and still owns after ``done``: the owned ones, plus applied creates, minus
+    applied deletes (an id whose record is gone or lost the marker is no longer rinsync's)."""
+    created = set(plan.created)
+    for change in done:
+        if change.kind == "create":
+            created.add(change.model_id)
+        elif change.kind == "delete":
+            created.discard(change.model_id)
+    return created
 
 
 def apply_plan(client, plan: Plan, previous: dict[str, dict]) -> Applied:
@@ -53,6 +66,8 @@ def apply_plan(client, plan: Plan, previous: dict[str, dict]) -> Applied:
             break
         applied.done.append(change)
     applied.base = new_base(plan, previous, applied.done)
+    applied.created = new_created(plan, applied.done)
+    applied.base = {k: v for k, v in applied.base.items() if k in applied.created}
     return applied
 
 

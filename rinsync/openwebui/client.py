@@ -99,6 +99,24 @@ class Client:
             raise OpenWebUIError(f"{what}: Open WebUI answered HTTP 200 with no JSON (is {self.shown} Open WebUI?)",
                                  exitcodes.OPENWEBUI_FAILED) from None
 
+    def call(self, method: str, path: str, what: str, body: Any = None) -> Any:
+        """One request beside the model-record API (groups, settings), through the same bounded client
+        (deadline, size cap, bounded JSON, the token's scheme rule, redaction); ``path`` from the site root."""
+        from ..httpclient import HttpError
+
+        try:
+            response = self.http.request(method, self.url + path, json_body=body)
+        except HttpError as exc:
+            code = exc.exit_code if exc.exit_code == exitcodes.USAGE else exitcodes.OPENWEBUI_FAILED
+            raise OpenWebUIError(self._redact(f"{what}: Open WebUI at {self.shown}: {exc.reason}"), code) from None
+        if response.status != 200:
+            raise OpenWebUIError(self._redact(f"{what}: HTTP {response.status}"), exitcodes.OPENWEBUI_FAILED)
+        try:
+            return response.json("its answer")
+        except HttpError as exc:
+            raise OpenWebUIError(f"{what}: Open WebUI at {self.shown}: {exc.reason}; nothing of it was used",
+                                 exitcodes.OPENWEBUI_FAILED) from None
+
     def records(self) -> list[dict]:
         data = self._request("GET", "/all", "reading Open WebUI's model records")
         if not isinstance(data, list):

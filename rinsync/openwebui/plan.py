@@ -1,9 +1,14 @@
 """The three-way plan: generated records, Open WebUI's current records, the last generated fields (base).
 
 Pure: no I/O. Per managed field of one of rinsync's records: unchanged since rinsync wrote it (current ==
-base) -> the generated value; edited by an admin (current != base) -> the admin's value stays. Records
-without rinsync's marker are never planned for (custom workspace models, other connections' overrides,
-an admin's own record for a generated id). rinsync's records for models no longer generated are deleted.
+base) -> the generated value; edited by an admin (current != base) -> the admin's value stays. rinsync's
+records for models no longer generated are deleted.
+
+A record is rinsync's only when rinsync created it (its id is in the state's ``created``) AND it still
+carries rinsync's marker. Every other record is never planned for: records without the marker (custom
+workspace models, other connections' overrides, an admin's own record for a generated id) and marked
+records rinsync did not create (an admin's copy of a generated model carries the marker in its copied
+meta; a record left from a lost state), which are listed in ``Plan.unowned``.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ class Plan:
     kept: dict[str, list[str]] = field(default_factory=dict)  # id -> fields whose admin edits were kept
     conflicts: dict[str, list[str]] = field(default_factory=dict)  # id -> edited fields rinsync would change
     foreign: list[str] = field(default_factory=list)  # generated ids whose record is not rinsync's
+    unowned: list[str] = field(default_factory=list)  # ids of marked records rinsync did not create: left alone
+    created: set[str] = field(default_factory=set)  # ids rinsync created that are still there and its own
     unchanged: dict[str, dict] = field(default_factory=dict)  # id -> generated fields (base refreshed)
     ours_before: int = 0
     notes: list[str] = field(default_factory=list)
@@ -49,10 +56,15 @@ class Plan:
         return bool(self.changes)
 
 
-def plan(generated: list[dict], current: list[dict], base: dict[str, dict]) -> Plan:
-    """What to create, update and delete so Open WebUI shows ``generated`` (records.to_record shape)."""
+def plan(generated: list[dict], current: list[dict], base: dict[str, dict], created: set[str] | None = None) -> Plan:
+    """What to create, update and delete so Open WebUI shows ``generated`` (records.to_record shape).
+
+    ``created``: the ids rinsync created there (openwebui/state.py); None: the ids of ``base``."""
+    created = set(base) if created is None else set(created)
     by_id = {r["id"]: r for r in current}
-    result = Plan(ours_before=sum(1 for r in current if is_ours(r)))
+    owned = {r["id"] for r in current if r["id"] in created and is_ours(r)}
+    result = Plan(ours_before=len(owned), created=owned,
+                  unowned=sorted(r["id"] for r in current if is_ours(r) and r["id"] not in created))
     wanted = set()
     no_base = []
     for record in generated:
@@ -65,7 +77,7 @@ def plan(generated: list[dict], current: list[dict], base: dict[str, dict]) -> P
             form["access_grants"] = copy.deepcopy(PUBLIC_READ)
             result.changes.append(Change("create", model_id, form, sorted(gen_fields), gen_fields))
             continue
-        if not is_ours(existing):
+        if model_id not in owned:
             result.foreign.append(model_id)
             continue
         previous = base.get(model_id)
@@ -82,9 +94,13 @@ def plan(generated: list[dict], current: list[dict], base: dict[str, dict]) -> P
             result.changes.append(Change("update", model_id, form, changed, gen_fields))
         else:
             result.unchanged[model_id] = gen_fields
-    for record in sorted(current, key=lambda r: r["id"]):
-        if is_ours(record) and record["id"] not in wanted:
-            result.changes.append(Change("delete", record["id"]))
+    for model_id in sorted(owned - wanted):
+        result.changes.append(Change("delete", model_id))
+    taken = [model_id for model_id in result.unowned if model_id in wanted]
+    if taken:
+        result.notes.append(f"{len(taken)} Open WebUI record(s) with a generated id carry rinsync's marker but rinsync "
+                            f"has no record of creating them (e.g. {taken[0]}; a lost or older state?): left alone, "
+                            "not updated; delete them in Open WebUI and the next sync creates them as its own")
     if no_base:
         result.notes.append(f"no last-sync state for {len(no_base)} of rinsync's Open WebUI records (e.g. "
                             f"{no_base[0]}): generated values replace theirs (edits since the last sync are not kept)")

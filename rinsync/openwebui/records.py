@@ -26,7 +26,7 @@ from ..untrusted import CONTROL
 
 MARKER_KEY = "rinsync"  # meta.rinsync = {"generated_by": "rinsync", "openrouter_id": ...}
 GENERATED_BY = "rinsync"
-SCALARS = ("name", "description", "tags", "active")
+SCALARS = ("name", "description", "tags", "active", "groups")
 
 
 def is_ours(record: Any) -> bool:
@@ -61,6 +61,7 @@ class RecordBuilder:
         self.evaluator = engine.evaluator
         compile_ = self.evaluator.compile
         self._fields = [(c.key, compile_(c.expression), c.origin) for c in engine.ruleset.openwebui.values()]
+        self.hidden_by: str | None = None  # the key that hid the last record fields() built (active, curated)
 
     @property
     def configured(self) -> bool:
@@ -77,15 +78,21 @@ class RecordBuilder:
                 raise RulesError([Finding(origin.file, origin.line, origin.col, "jmespath-runtime",
                                           f"openwebui '{key}' failed on model '{record.get('id')}': {message}",
                                           hint="guard missing fields, e.g. `supported_parameters || `[]``")]) from None
-            if key == "tags":
+            if key == "groups":  # group names that may use the model; none: everyone
+                value = sorted(_clean(t) for t in _tags(value) or []) or None
+            elif key == "tags":
                 value = _tags(value)
                 value = [t for t in map(_clean, value)] if value is not None else None
             elif key in ("name", "description") and value is not None:
                 value = _clean(str(value) if not isinstance(value, str) else value) or None
-            elif key == "active" or key.startswith("capabilities."):
+            elif key in ("active", "curated") or key.startswith("capabilities."):
                 value = None if value is None else bool(value) if not isinstance(value, bool) else value
             if value is not None:
                 out[key] = value
+        curated = out.pop("curated", None)
+        self.hidden_by = "active" if out.get("active") is False else "curated" if curated is False else None
+        if curated is not None:  # the curated view hides what the plain rule shows, never the reverse
+            out["active"] = out.get("active", True) and curated
         return out
 
     def record(self, decision: Decision) -> dict | None:
@@ -95,6 +102,18 @@ class RecordBuilder:
         fields = self.fields(decision.record)
         fields.setdefault("name", decision.entry["model_name"])
         return to_record(decision.entry["model_name"], decision.model_id, fields)
+
+
+def visibility(fields: dict[str, Any], hidden_by: str | None) -> list[str]:
+    """Who sees the model in Open WebUI's chat, in words (for explain and lint)."""
+    if fields.get("active", True) is False:
+        why = "the curated view (curated:)" if hidden_by == "curated" else "active:"
+        shown = f"hidden from chat by {why}; LiteLLM still serves it, an admin can switch it on"
+    else:
+        shown = "shown in the chat selector"
+    groups = fields.get("groups")
+    who = f"members of {', '.join(groups)} only" if groups else "every user"
+    return [f"visibility: {shown}", f"access: {who}"]
 
 
 def view(fields: dict[str, Any]) -> dict:
@@ -110,6 +129,8 @@ def view(fields: dict[str, Any]) -> dict:
 def to_record(model_id: str, openrouter_id: str, fields: dict[str, Any]) -> dict:
     """A ``ModelForm``-shaped record from flattened fields, with rinsync's marker."""
     meta: dict[str, Any] = {MARKER_KEY: {"generated_by": GENERATED_BY, "openrouter_id": openrouter_id}}
+    if fields.get("groups"):  # who may read it (access grants, set by target.py through Open WebUI's API)
+        meta[MARKER_KEY]["groups"] = list(fields["groups"])
     if "description" in fields:
         meta["description"] = fields["description"]
     if "tags" in fields:
@@ -138,6 +159,9 @@ def flatten(record: dict) -> dict[str, Any]:
         out["tags"] = [t.get("name") if isinstance(t, dict) else t for t in meta["tags"]]
     if "is_active" in record:
         out["active"] = record["is_active"]
+    marker = meta.get(MARKER_KEY)
+    if isinstance(marker, dict) and isinstance(marker.get("groups"), list) and marker["groups"]:
+        out["groups"] = [str(g) for g in marker["groups"]]
     for key, value in (meta.get("capabilities") or {}).items():
         out[f"capabilities.{key}"] = value
     for key, value in params.items():
@@ -145,9 +169,34 @@ def flatten(record: dict) -> dict[str, Any]:
     return out
 
 
-def build_records(engine: Engine, decisions: list[Decision], skip: set[str] | frozenset = frozenset()) -> list[dict]:
+class Records(list):
+    """Records sorted by id, and ``order``: their ids in the rules' selector order (None: no order rule)."""
+
+    order: list[str] | None = None
+
+
+def build_records(engine: Engine, decisions: list[Decision], skip: set[str] | frozenset = frozenset()) -> Records:
     """Records of every kept decision whose name is not in ``skip`` (names a hand-written LiteLLM entry
-    serves instead), sorted by id."""
+    serves instead), sorted by id, with the rules' order of their ids."""
     builder = RecordBuilder(engine)
-    records = [builder.record(d) for d in decisions]
-    return sorted((r for r in records if r is not None and r["id"] not in skip), key=lambda r: r["id"])
+    records = Records(sorted((r for r in map(builder.record, decisions) if r is not None and r["id"] not in skip),
+                             key=lambda r: r["id"]))
+    keys = engine.ruleset.openwebui_order
+    if keys:
+        from .order import ordered_ids
+
+        wanted = {r["id"] for r in records}
+        items = [(d.entry["model_name"], [_order_value(engine, k, d.record) for k in keys])
+                 for d in decisions if d.kept and d.entry and d.entry["model_name"] in wanted]
+        records.order = ordered_ids(keys, items)
+    return records
+
+
+def _order_value(engine: Engine, key, record: dict) -> Any:
+    try:
+        return engine.evaluator.search(engine.evaluator.compile(key.expression), record)
+    except (jp_errors.JMESPathError, TypeError, ValueError) as exc:
+        origin = key.origin
+        raise RulesError([Finding(origin.file, origin.line, origin.col, "jmespath-runtime",
+                                  f"openwebui order key failed on model '{record.get('id')}': "
+                                  f"{str(exc).splitlines()[0]}")]) from None

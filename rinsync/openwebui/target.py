@@ -15,8 +15,10 @@ from .. import exitcodes
 from ..diagnostics import RinsyncError
 from .apply import apply_plan, failure
 from .client import Client, base_url
+from .groups import apply_groups, resolve, wanted_groups
+from .order import sync_order
 from .plan import Plan, plan, shrink_refusal
-from .state import default_state_path, load_base, state_bytes
+from .state import default_state_path, load_state, state_bytes
 
 __all__ = ["OpenWebUITarget", "RecordsPlan", "Settings", "default_state_path", "sync_records"]
 
@@ -46,6 +48,9 @@ def plan_lines(result: Plan, detailed: bool) -> list[str]:
             lines.append(f"  = {model_id}: kept the admin's {', '.join(kept)}{note}")
     lines += [f"  ! {model_id}: an Open WebUI record rinsync did not create has this id; left alone"
               for model_id in result.foreign]
+    if detailed:  # marked records rinsync did not create (an admin's copy of a generated model)
+        lines += [f"  ? {model_id}: carries rinsync's marker but rinsync did not create it (an admin's copy?); "
+                  "left alone" for model_id in result.unowned if model_id not in result.foreign]
     return lines
 
 
@@ -78,10 +83,12 @@ def sync_records(records: list[dict], settings: Settings, redactor, lines: list[
     client = Client(url, settings.token, redactor, key_env=settings.key_env)
     with _locked(settings):
         current = client.records()
-        base, note = load_base(settings.state, url)
+        group_ids = resolve(client, wanted_groups(records))  # an unknown group: refused before any write
+        owned, note = load_state(settings.state, url)
+        base = owned.base
         if note:
             warnings.append(note)
-        result = plan(records, current, base)
+        result = plan(records, current, base, owned.created)
         warnings += result.notes
         lines += plan_lines(result, settings.detailed or settings.dry_run)
         line = summary(result, url, len(records))
@@ -89,11 +96,14 @@ def sync_records(records: list[dict], settings: Settings, redactor, lines: list[
         if refusal:
             lines.append(line)
             raise RinsyncError(f"{refusal}; Open WebUI left as it was", exitcodes.SHRINK_REFUSED)
+        order = getattr(records, "order", None)  # the rules' selector order (records.Records), if any
         if settings.dry_run:
             lines.append(f"dry run: {line} (nothing written)")
+            if order:
+                sync_order(client, order, settings.state, True, lines, warnings)
             return
-        applied = apply_plan(client, result, base)
-        data = state_bytes(settings.state, url, applied.base)
+        applied = apply_plan(apply_groups(result, client, group_ids), result, base)
+        data = state_bytes(settings.state, url, applied.base, applied.created)
         with contextlib.suppress(OSError):
             if settings.state.read_bytes() == data:
                 data = None
@@ -107,6 +117,8 @@ def sync_records(records: list[dict], settings: Settings, redactor, lines: list[
         if applied.error is not None:
             raise failure(result, applied)
         lines.append(line if result.has_changes else f"{line}; no changes")
+        if order:  # after the records: Open WebUI orders the models it lists
+            sync_order(client, order, settings.state, False, lines, warnings)
 
 
 @dataclass
@@ -163,6 +175,10 @@ class OpenWebUITarget:
         if not compiled.engine.ruleset.openwebui:
             report.warnings.append("the rules have no openwebui: section; Open WebUI records get only a name")
         self.records = build_records(compiled.engine, compiled.result.decisions, self.hand_names())
+        wanted = wanted_groups(self.records)
+        if wanted:  # the rules' groups exist in Open WebUI: checked before any target writes (one line if not)
+            resolve(Client(base_url(self.settings.url), self.settings.token, self.redactor,
+                           key_env=self.settings.key_env), wanted)
 
     def locked(self):
         return contextlib.nullcontext()  # sync_records takes the state's lock around read, plan and apply

@@ -149,3 +149,19 @@ def test_models_where_sees_the_whole_catalog(run_cli):
     result = run_cli("models", "--catalog", str(SAMPLE_CATALOG), "--where", where, "--json")
     assert result.code == 0
     assert [m["id"] for m in json.loads(result.out)["models"]] == ["openai/gpt-4o:extended"]
+
+
+def test_lines_and_brands_fold_generations_sizes_and_qualifiers():
+    records = [{"id": "openai/gpt-5-mini", "created": 10}, {"id": "openai/gpt-5.4-mini", "created": 30},
+               {"id": "openai/gpt-4.1-mini:batch", "created": 20}, {"id": "openai/gpt-4o", "created": 5},
+               {"id": "qwen/qwen3.5-27b", "created": 7}, {"id": "qwen/qwen3-8b-instruct", "created": 9}]
+    ev = Evaluator(dt.date(2026, 11, 24))
+    ev.use_catalog(records)
+    assert search("line(id)", {"id": "openai/gpt-4.1-mini:batch"}, ev) == "openai/gpt-mini"
+    assert search("newest_in_line(id)", {"id": "openai/gpt-5-mini"}, ev) == "openai/gpt-5.4-mini"
+    assert search("line(id)", {"id": "openai/gpt-4o"}, ev) == "openai/gpt"
+    assert search("newest_in_line(id)", {"id": "qwen/qwen3.5-27b"}, ev) == "qwen/qwen3-8b-instruct"
+    assert search("brand(id)", {"id": "qwen/qwen3.5-27b"}, ev) == "qwen/qwen"
+    assert search("newest_in_brand(id)", {"id": "openai/gpt-4o"}, ev) == "openai/gpt-5.4-mini"
+    assert search("days_between('openai/gpt-4o', 'openai/gpt-5.4-mini')", {}, ev) == round(25 / 86400, 3)
+    assert search("days_between('openai/gpt-4o', 'nope/x')", {}, ev) is None

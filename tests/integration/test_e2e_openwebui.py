@@ -185,12 +185,14 @@ def kept_records(catalog: Path) -> dict[str, dict]:
     import datetime as dt
     import json
 
-    from spec_oracle import expected_drop, expected_name
+    from spec_oracle import expected_drop, expected_name, expected_shown
 
     today = dt.date(2026, 11, 24)
     records = json.loads(catalog.read_text())["data"]
     ids = {r["id"] for r in records}
-    return {expected_name(r["id"]): r for r in records if expected_drop(r, today, ids) is None}
+    shown = expected_shown(records)  # the curated view, by the oracle; remembered on each record
+    return {expected_name(r["id"]): dict(r, _oracle_shown=r["id"] in shown) for r in records
+            if expected_drop(r, today, ids) is None}
 
 
 def expected_webui(record: dict) -> dict:
@@ -198,7 +200,8 @@ def expected_webui(record: dict) -> dict:
 
     from spec_oracle import expected_openwebui
 
-    return expected_openwebui(record, dt.date(2026, 11, 24))
+    shown = {record["id"]} if record.get("_oracle_shown", True) else set()
+    return expected_openwebui(record, dt.date(2026, 11, 24), shown)
 
 
 def assert_user_list_matches_oracle(stack: RecordsStack, catalog: Path) -> dict[str, dict]:
@@ -342,6 +345,39 @@ class TestOpenWebUIRecords:
         assert seen[edited]["info"]["meta"]["description"] == "Our team's pick for long documents."
         assert seen["team-helper"]["info"]["meta"]["description"] == "Answers with the team's style guide."
 
+    def test_an_admins_copy_of_a_generated_model_survives_the_next_syncs(self, records_stack: RecordsStack):
+        """Issue 17 family 6. Open WebUI 0.12.4's admin UI clones a model (Settings > Models > Clone,
+        src/lib/components/admin/Settings/Models.svelte cloneHandler): it reads the whole record
+        (GET /api/v1/models/model?id=X), takes it with id ``X-clone``, name ``NAME (Clone)`` and
+        base_model_id X, and the create page posts it to /api/v1/models/create (routes/(app)/workspace/models/
+        create/+page.svelte onSubmit) with the copied meta, rinsync's marker included. Done here the same way,
+        for a model the newer catalog drops, so the next test's sync deletes the original but not the copy."""
+        stack = records_stack
+        if "custom" not in stack.notes:
+            pytest.skip("needs the previous test (admin edits)")
+        old, new = kept_records(OLD), kept_records(NEW)
+        original = next(n for n in sorted(old) if n not in new and expected_webui(old[n])["active"])
+        model = stack.admin("GET", f"/api/v1/models/model?id={original}")
+        assert model["meta"]["rinsync"]["generated_by"] == "rinsync"
+        clone = {**model, "id": f"{model['id']}-clone", "name": f"{model['name']} (Clone)",
+                 "base_model_id": model["id"],
+                 "meta": {**model["meta"], "profile_image_url": model["meta"].get("profile_image_url")
+                          or "/static/favicon.png"},
+                 "params": {**model["params"]}}
+        stack.admin("POST", "/api/v1/models/create", clone)
+        copied = stack.records()[clone["id"]]
+        assert copied["meta"]["rinsync"] == model["meta"]["rinsync"]  # the copy carries rinsync's marker
+        stack.notes.update(clone=clone["id"], cloned=original)
+        stack.notes["custom"] = [*stack.notes["custom"], clone["id"]]
+
+        r = stack.sync("-v")
+        assert r.returncode == 0, r.stderr
+        assert f"? {clone['id']}: carries rinsync's marker but rinsync did not create it" in r.stdout + r.stderr
+        assert f"- {clone['id']}" not in r.stdout + r.stderr
+        after = stack.records()
+        assert after[clone["id"]] == copied
+        assert_user_list_matches_oracle(stack, OLD)
+
     def test_compile_with_openwebui_follows_a_newer_catalog(self, records_stack: RecordsStack):
         stack = records_stack
         if "edited" not in stack.notes:
@@ -361,6 +397,8 @@ class TestOpenWebUIRecords:
         assert not dropped & set(records), "records of dropped models must leave Open WebUI"
         assert records[foreign]["name"] == "Admin's own" and records[foreign]["meta"]["description"] == "mine"
         assert "team-helper" in records
+        if "clone" in stack.notes:  # the admin's copy of a model this catalog drops: the original went, the copy not
+            assert stack.notes["cloned"] in dropped and stack.notes["clone"] in records
         (edited, text), = stack.notes["edited"].items()
         assert records[edited]["meta"]["description"] == text
         seen = wait_for_user_models(stack, NEW)

@@ -94,7 +94,7 @@ def test_admin_edits_survive_and_generated_changes_elsewhere_apply():
 
 def test_without_a_base_generated_values_win_with_a_note():
     current = stored(generated("m/a", description="edited"))
-    result = plan([generated("m/a")], [current], {})
+    result = plan([generated("m/a")], [current], {}, created={"m/a"})
     assert result.changes[0].fields == ["description"] and "no last-sync state" in result.notes[0]
 
 
@@ -135,3 +135,75 @@ def test_a_failed_request_stops_the_run_and_says_what_was_applied(fail_at, done,
     assert applied.base["m/c"] == base["m/c"]
     assert ("m/a" in applied.base) == (done >= 1)
     assert applied.base["m/b"]["description"] == ("generated" if done == 2 else "x")
+
+
+# -- ownership: only what rinsync created (issue 17, family 6) ------------------------------------------------
+
+
+def admin_copy(record: dict) -> dict:
+    """An admin's clone as Open WebUI 0.12.4's admin UI makes it: the whole record, marker included, new id."""
+    out = stored(record)
+    out.update(id=f"{record['id']}-clone", name=f"{record['name']} (Clone)", base_model_id=record["id"])
+    return out
+
+
+def test_an_admins_copy_of_a_generated_model_is_never_updated_or_deleted():
+    a, b = generated("m/a"), generated("m/b")
+    current = [stored(a), stored(b), admin_copy(a)]
+    base = {"m/a": flatten(a), "m/b": flatten(b)}
+    # m/a is no longer generated: rinsync's m/a goes, the admin's copy of it stays
+    result = plan([b], current, base, created={"m/a", "m/b"})
+    assert [(c.kind, c.model_id) for c in result.changes] == [("delete", "m/a")]
+    assert result.unowned == ["m/a-clone"] and result.foreign == []
+    assert result.ours_before == 2  # the shrink guard counts rinsync's records only
+    applied = apply_plan(Recorder(), result, base)
+    assert applied.created == {"m/b"} and set(applied.base) == {"m/b"}
+
+
+def test_a_marked_record_rinsync_did_not_create_is_left_alone_even_with_a_generated_id():
+    a = generated("m/a", description="old")
+    result = plan([generated("m/a", description="new")], [stored(a)], {}, created=set())
+    assert result.changes == [] and result.foreign == ["m/a"] and result.unowned == ["m/a"]
+    assert "carry rinsync's marker but rinsync has no record of creating them (e.g. m/a" in result.notes[0]
+    assert shrink_refusal(result, 0.0, False) is None
+
+
+def test_a_created_record_that_lost_the_marker_is_no_longer_rinsyncs():
+    a = generated("m/a")
+    unmarked = stored(a)
+    del unmarked["meta"]["rinsync"]
+    result = plan([], [unmarked], {"m/a": flatten(a)}, created={"m/a"})
+    assert result.changes == [] and result.created == set()
+
+
+def test_creates_are_recorded_as_created_and_a_failed_create_is_not():
+    result = plan([generated("m/a"), generated("m/b")], [], {}, created=set())
+    assert apply_plan(Recorder(), result, {}).created == {"m/a", "m/b"}
+    assert apply_plan(Recorder(fail_at=1), result, {}).created == {"m/a"}
+
+
+def test_state_records_created_ids_and_reads_a_version_1_state_as_created_by_its_base(tmp_path):
+    import json
+
+    from rinsync.openwebui.state import load_state, state_bytes
+
+    path = tmp_path / ".rinsync-state.openwebui.json"
+    url = "http://127.0.0.1:8080"
+    a = flatten(generated("m/a"))
+    # a state written before ownership: the base only, per instance (another instance too)
+    path.write_text(json.dumps({"version": 1, "instances": {url: {"m/a": a}, "http://other": {"m/x": a}}}))
+    owned, note = load_state(path, url + "/")
+    assert note is None and owned.created == {"m/a"} and owned.base == {"m/a": a}
+    data = state_bytes(path, url, {"m/a": a, "m/b": a}, {"m/a", "m/b"})
+    document = json.loads(data)
+    assert document["version"] == 2
+    assert document["instances"][url] == {"created": ["m/a", "m/b"], "base": {"m/a": a, "m/b": a}}
+    assert document["instances"]["http://other"] == {"created": ["m/x"], "base": {"m/x": a}}
+    path.write_bytes(data)
+    owned, _ = load_state(path, url)
+    assert owned.created == {"m/a", "m/b"}
+    # ids in the base that are not created are not rinsync's (a hand-edited state cannot widen ownership)
+    document["instances"][url]["created"] = ["m/a"]
+    path.write_text(json.dumps(document))
+    owned, _ = load_state(path, url)
+    assert owned.created == {"m/a"} and set(owned.base) == {"m/a"}

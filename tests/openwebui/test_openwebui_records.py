@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from spec_oracle import expected_openwebui
+from spec_oracle import expected_openwebui, expected_shown
 
 from rinsync.diagnostics import RulesError
 from rinsync.dsl.expr import format_tokens, format_usd, plain_text, truncate_text
@@ -24,12 +24,14 @@ def test_every_record_of_every_shared_catalog_matches_the_oracle(catalogs):
     engine = Engine(load_rules([RULES_DIR]), TODAY)
     checked = 0
     for path in catalogs:
-        result = engine.compile(load_catalog_file(path).records)
+        catalog = load_catalog_file(path).records
+        shown = expected_shown(catalog)
+        result = engine.compile(catalog)
         by_name = {d.entry["model_name"]: d.record for d in result.decisions if d.kept}
         records = build_records(engine, result.decisions)
         assert [r["id"] for r in records] == sorted(by_name)
         for record in records:
-            want = expected_openwebui(by_name[record["id"]], TODAY)
+            want = expected_openwebui(by_name[record["id"]], TODAY, shown)
             got = view(flatten(record))
             assert got == want, (path.name, record["id"])
             assert is_ours(record) and record["base_model_id"] is None
