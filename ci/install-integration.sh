@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Install the real LiteLLM proxy and the real Open WebUI into two separate
-# virtualenvs for rinsync's integration tests (tests/integration/).
+# Install the real LiteLLM proxy (two releases) and the real Open WebUI into
+# separate virtualenvs for rinsync's integration tests (tests/integration/).
 #
-#   ${RINSYNC_IT_DIR:-.venv-it}/litellm   litellm[proxy]==$LITELLM_VERSION
-#   ${RINSYNC_IT_DIR:-.venv-it}/webui     torch==$TORCH_VERSION (local CPU wheel),
-#                                         then open-webui==$OPENWEBUI_VERSION
+#   ${RINSYNC_IT_DIR:-.venv-it}/litellm-<version>  litellm[proxy]==<version>, one venv per
+#                                                  version in $LITELLM_VERSIONS
+#   ${RINSYNC_IT_DIR:-.venv-it}/webui              torch==$TORCH_VERSION (local CPU wheel),
+#                                                  then open-webui==$OPENWEBUI_VERSION
+#
+# The LiteLLM versions default to rinsync.litellm.proxyversion.TESTED_VERSIONS
+# (the oldest supported and the newest that installs): the range `rinsync verify`
+# warns outside of is the range CI installs.  1.108.8 and later pin
+# litellm-enterprise / litellm-proxy-extras builds the index lacks; there is no 1.107.x.
 #
 # Separate venvs: the two pin conflicting versions of shared dependencies
 # (fastapi, pydantic, openai, ...), and neither must leak into rinsync's env.
@@ -12,17 +18,31 @@
 # Idempotent: a venv whose binary already runs with the pinned version is
 # skipped.  Prints the wall time of each install.
 #
+#   bash ci/install-integration.sh --print-versions   # the LiteLLM versions, one a line; installs nothing
+#
 # Env knobs:
 #   RINSYNC_IT_DIR      where the venvs go (default: .venv-it, relative to the cwd)
 #   RINSYNC_IT_PYTHON   interpreter to create the venvs with (default: python3.11,
 #                       else python3).  Open WebUI needs Python 3.11 or 3.12.
 #   RINSYNC_IT_ONLY     "litellm" or "webui" to install just one of them.
+#   LITELLM_VERSIONS    space-separated LiteLLM versions (default: TESTED_VERSIONS)
 set -euo pipefail
 
-# 1.106.2 is the newest litellm whose metadata does not require
-# certifi>=2026.10.19, a certifi release the reachable index does not have
-# (1.106.3+, 1.108.x and 1.109.x all fail to resolve here).
-LITELLM_VERSION="${LITELLM_VERSION:-1.106.2}"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+tested_versions() {
+    # the tuple literal in proxyversion.py, read without importing rinsync (its venv may not exist yet)
+    sed -n 's/^TESTED_VERSIONS[^=]*= *(\(.*\)).*/\1/p' "$HERE/../rinsync/litellm/proxyversion.py" \
+        | tr -d '" ' | tr ',' ' '
+}
+LITELLM_VERSIONS="${LITELLM_VERSIONS:-$(tested_versions)}"
+if [[ -z "${LITELLM_VERSIONS// /}" ]]; then
+    echo "install-integration: no LiteLLM versions (TESTED_VERSIONS not found in proxyversion.py)" >&2
+    exit 2
+fi
+if [[ "${1:-}" == "--print-versions" ]]; then
+    printf '%s\n' $LITELLM_VERSIONS
+    exit 0
+fi
 OPENWEBUI_VERSION="${OPENWEBUI_VERSION:-0.12.4}"
 TORCH_VERSION="${TORCH_VERSION:-2.13.0}"
 
@@ -79,19 +99,25 @@ PY
 }
 
 install_litellm() {
-    local dir="$IT_DIR/litellm"
+    local version="$1"
+    local dir="$IT_DIR/litellm-$version"
     if [[ -x "$dir/bin/litellm" ]] \
-        && [[ "$(installed_version "$dir" litellm)" == "$LITELLM_VERSION" ]] \
+        && [[ "$(installed_version "$dir" litellm)" == "$version" ]] \
         && "$dir/bin/litellm" --help >/dev/null 2>&1; then
-        log "litellm $LITELLM_VERSION already installed in $dir: skipping"
+        log "litellm $version already installed in $dir: skipping"
         return 0
     fi
-    log "installing litellm[proxy]==$LITELLM_VERSION into $dir"
+    log "installing litellm[proxy]==$version into $dir"
     local t0=$SECONDS
     make_venv "$dir"
-    pip_q "$dir/bin/python" "litellm[proxy]==$LITELLM_VERSION"
+    pip_q "$dir/bin/python" "litellm[proxy]==$version"
     "$dir/bin/litellm" --help >/dev/null
-    log "litellm install took $(fmt_secs $(( SECONDS - t0 )))"
+    log "litellm $version install took $(fmt_secs $(( SECONDS - t0 )))"
+}
+
+install_all_litellm() {
+    local v
+    for v in $LITELLM_VERSIONS; do install_litellm "$v"; done
 }
 
 install_webui() {
@@ -117,11 +143,13 @@ install_webui() {
 
 T0=$SECONDS
 case "$ONLY" in
-    "") install_litellm; install_webui ;;
-    litellm) install_litellm ;;
+    "") install_all_litellm; install_webui ;;
+    litellm) install_all_litellm ;;
     webui) install_webui ;;
     *) echo "RINSYNC_IT_ONLY must be litellm or webui, not '$ONLY'" >&2; exit 2 ;;
 esac
 log "done in $(fmt_secs $(( SECONDS - T0 ))); venvs under $IT_DIR"
-log "  RINSYNC_LITELLM_BIN=$IT_DIR/litellm/bin/litellm"
+for v in $LITELLM_VERSIONS; do
+    log "  RINSYNC_LITELLM_BIN=$IT_DIR/litellm-$v/bin/litellm"
+done
 log "  RINSYNC_OPENWEBUI_BIN=$IT_DIR/webui/bin/open-webui"

@@ -691,6 +691,10 @@ def verify(proxy_url: str, config: Path, key_env: str, timeout: float, wait: flo
         click.echo(line)
     waited = f" (after {result.waited:.1f}s)" if wait and result.ok else f" (waited {wait:g}s)" if wait else ""
     click.echo(f"rinsync: {result.summary()}{waited}", err=True)
+    from .litellm.proxyversion import read_version
+
+    for line in read_version(proxy_url, key, min(timeout, 3.0)).lines():  # which LiteLLM, its billing rule
+        click.echo(f"rinsync: proxy: {line}", err=True)
     hint = result.hint()
     if hint:
         click.echo(f"rinsync: hint: {hint}", err=True)

@@ -22,6 +22,12 @@ BOMB = "".join(
 DEEP = "[" * 100_000 + "]" * 100_000
 
 
+def short_id(value: object) -> str | None:
+    """A test id for a huge parameter: pytest < 9.2 puts the whole string in the id, and the id goes into
+    PYTEST_CURRENT_TEST, which makes a subprocess's environment too big to start (E2BIG)."""
+    return f"{len(value)}-chars" if isinstance(value, str | bytes) and len(value) > 100 else None
+
+
 def site(tmp_path: Path, text: str | bytes = "model_list: []\n") -> Path:
     config = tmp_path / "config.yaml"
     config.write_bytes(text if isinstance(text, bytes) else text.encode())
@@ -47,7 +53,7 @@ def rules_dir(tmp_path: Path, extra: str) -> Path:
     (BOMB + "model_list: []\n", "aliases are expanded"),  # unused, but walked by a comparison or a dump
     ("model_list: " + DEEP + "\n", "nested more than 100 levels"),  # libyaml's composer would crash
     ("a: &a [*a]\nmodel_list: []\n", "recursive alias"),
-])
+], ids=short_id)
 def test_hostile_config_is_refused_quickly(tmp_path, text, fragment):
     config = site(tmp_path, text)
     before = config.read_bytes()
@@ -242,7 +248,8 @@ def test_verify_timeout_must_be_finite(run_cli, value):
 # --------------------------------------------------------------------------- damaged state and cache
 
 
-@pytest.mark.parametrize("content", ["[" * 100_000 + "]" * 100_000, "{\"version\": 2, \"generations\": [", "\x00\xff"])
+@pytest.mark.parametrize("content", ["[" * 100_000 + "]" * 100_000, "{\"version\": 2, \"generations\": [", "\x00\xff"],
+                         ids=short_id)
 def test_damaged_or_deep_state_is_treated_as_missing_with_a_warning(tmp_path, content):
     config = site(tmp_path)
     assert compile_into(config).code == 0

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from .. import exitcodes
 from ..apply import ApplyFailed, Change
 from ..diagnostics import RinsyncError
+from .proxyversion import read_version
 from .verify import DEFAULT_TIMEOUT, Redact, base_url, fetch_proxy, verify
 
 log = logging.getLogger("rinsync.reload")
@@ -134,8 +135,11 @@ class ReloadApplier:
             raise ApplyFailed(f"the proxy at {url} did not serve {what} within {self.timeout:g}s "
                               f"({result.count('missing')} missing, {result.count('extra')} extra, "
                               f"{result.count('drift')} drifted value(s), e.g. {example})")
+        proxy = read_version(self.proxy_url, self.key)  # which LiteLLM, and its billing rule (issue 16)
         change.notes.append(f"confirmed: the proxy at {url} serves {what} ({len(result.config_names)} models, "
-                            f"{result.generated_checked} generated checked) after {result.waited:.1f}s")
+                            f"{result.generated_checked} generated checked) after {result.waited:.1f}s; "
+                            f"{self._clean(proxy.line())}")
+        change.notes.extend(self._clean(line) for line in proxy.lines()[1:])
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

@@ -17,6 +17,7 @@ which case they fail.  See docs/integration-notes.md.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -161,8 +162,34 @@ def _find_bin(env_var: str, venv_rel: str, name: str) -> str | None:
     return shutil.which(name)
 
 
+def _litellm_venv_rel() -> str:
+    """``litellm-<version>/bin/litellm`` of the oldest tested version installed under IT_DIR
+    (ci/install-integration.sh's layout); ``.ci/run`` picks each version with RINSYNC_LITELLM_BIN."""
+    from rinsync.litellm.proxyversion import TESTED_VERSIONS
+
+    for version in TESTED_VERSIONS:
+        rel = f"litellm-{version}/bin/litellm"
+        if os.access(IT_DIR / rel, os.X_OK):
+            return rel
+    return f"litellm-{TESTED_VERSIONS[0]}/bin/litellm"
+
+
 def litellm_bin() -> str | None:
-    return _find_bin("RINSYNC_LITELLM_BIN", "litellm/bin/litellm", "litellm")
+    return _find_bin("RINSYNC_LITELLM_BIN", _litellm_venv_rel(), "litellm")
+
+
+@functools.cache
+def litellm_version() -> str:
+    """The version of the litellm package beside :func:`litellm_bin` (its venv's metadata)."""
+    binary = litellm_bin()
+    if binary is None:
+        raise FileNotFoundError(integration_available("litellm")[1])
+    python = Path(binary).with_name("python")
+    done = subprocess.run([str(python), "-c", "import importlib.metadata as m; print(m.version('litellm'))"],
+                          capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"cannot read the litellm version beside {binary}: {done.stderr[-500:]}")
+    return done.stdout.strip()
 
 
 def openwebui_bin() -> str | None:

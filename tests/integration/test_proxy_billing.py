@@ -6,7 +6,8 @@ FakeOpenRouter, with a small LiteLLM callback that appends every call's ``respon
 answers with usage holding cached, written and reasoning tokens; the cost the proxy reports must
 equal ``spec_oracle.openrouter_bill`` -- computed by hand from the raw catalog record, not from
 rinsync's output -- to a millionth of a cent. With OpenRouter's own ``usage.cost`` in the answer,
-the tests pin what LiteLLM 1.106.2 does (docs/pricing.md says the same).
+the tests pin what the installed LiteLLM does: ``usage.cost`` wins on 1.106.x, the written prices from
+1.108.0 (docs/pricing.md says the same); ``.ci/run`` runs this module on both tested versions.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ from spec_oracle import expected_name, openrouter_bill
 
 import harness
 from harness import FakeOpenRouter, LiteLLMProxy
+from rinsync.litellm.proxyversion import (
+    TESTED_VERSIONS,
+    USAGE_COST_WINS,
+    WRITTEN_PRICES_WIN_FROM,
+    WRITTEN_WINS,
+    parse,
+    read_version,
+)
 from support import RULES_DIR, SHARED
 
 pytestmark = pytest.mark.integration
@@ -263,16 +272,39 @@ def test_what_litellm_cannot_bill_is_billed_as_docs_pricing_md_says(billing: Bil
     assert abs(header - openrouter_bill(qwen, high)) <= TOLERANCE
 
 
-def test_openrouters_usage_cost_wins_over_the_written_prices(billing: Billing, fake_openrouter: FakeOpenRouter):
-    """LiteLLM 1.106.2 bills OpenRouter's ``usage.cost`` whenever the reply carries it, plain or
-    streamed, even though the entry has prices of its own (docs/pricing.md)."""
+def test_usage_cost_or_the_written_prices_win_as_the_version_says(billing: Billing,
+                                                                   fake_openrouter: FakeOpenRouter):
+    """A reply carrying OpenRouter's ``usage.cost`` to an entry with prices of its own. LiteLLM 1.106.x
+    charges ``usage.cost``, plain and streamed. From 1.108.0 a plain reply is charged from the written
+    prices (``response_cost_calculator``: ``... and not custom_pricing``), while a streamed reply is
+    still charged ``usage.cost`` (measured on 1.108.7; docs/pricing.md). Run on each version CI installs."""
+    version = parse(harness.litellm_version())
+    assert version is not None, harness.litellm_version()
     model_id = "anthropic/claude-sonnet-4.5"
     billed = 0.0421337
-    assert abs(openrouter_bill(billing.records[model_id], SHORT) - billed) > 0.001
+    by_prices = openrouter_bill(billing.records[model_id], SHORT)
+    assert abs(by_prices - billed) > 0.001
+    want = by_prices if version >= WRITTEN_PRICES_WIN_FROM else billed
     header, logged = chat_cost(billing, fake_openrouter, model_id, {**SHORT, "cost": billed})
-    assert header == pytest.approx(billed, abs=TOLERANCE) and logged == pytest.approx(billed, abs=TOLERANCE)
+    assert header == pytest.approx(want, abs=TOLERANCE) and logged == pytest.approx(want, abs=TOLERANCE), (
+        harness.litellm_version(), header, logged, want)
     _, streamed = chat_cost(billing, fake_openrouter, model_id, {**SHORT, "cost": billed}, stream=True)
-    assert streamed == pytest.approx(billed, abs=TOLERANCE)
+    assert streamed == pytest.approx(billed, abs=TOLERANCE), (harness.litellm_version(), streamed, billed)
+
+
+def test_the_proxy_reports_its_version_and_rinsync_names_the_rule_just_measured(billing: Billing):
+    """rinsync.litellm.proxyversion reads the version the real proxy reports (GET
+    /health/readiness/details with the master key), and ``rinsync verify`` prints it with the billing
+    rule the test above measured on this version; no warning for a version CI tests."""
+    found = read_version(billing.proxy.url, billing.proxy.master_key)
+    assert found.version == harness.litellm_version()
+    assert found.version in TESTED_VERSIONS and found.warning() is None
+    rule = WRITTEN_WINS if parse(found.version) >= WRITTEN_PRICES_WIN_FROM else USAGE_COST_WINS
+    assert found.line() == f"LiteLLM {found.version} ({rule})"
+    assert read_version(billing.proxy.url, "sk-wrong-key").version is None  # the details need the key
+    done = harness.rinsync_verify(billing.proxy.url, billing.proxy.config_path, key=billing.proxy.master_key)
+    assert f"rinsync: proxy: LiteLLM {found.version} ({rule})" in done.stderr.splitlines(), done.stderr[-2000:]
+    assert billing.proxy.master_key not in done.stdout + done.stderr
 
 
 def test_the_openrouter_bills_recipe_on_the_real_proxy(billing: Billing, tmp_path: Path,
