@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import hashlib
 import json
 import os
@@ -44,7 +43,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .. import exitcodes
 from ..diagnostics import RinsyncError
 from .atomic import remove_stale_tmp, write_atomic
-from .safeopen import NOFOLLOW, check_opened, operator_link_target
+from .safeopen import operator_link_target
 from .snapshot import Snapshot
 
 VERSION = 1
@@ -177,28 +176,12 @@ def begin(config: Path, snapshot: Snapshot, applier) -> Journal:
 
 def _read_own(path: Path, limit: int) -> bytes | None:
     """Up to ``limit`` + 1 bytes of rinsync's own file (not a link, one link, owned by us); None when missing."""
-    try:
-        fd = os.open(path, os.O_RDONLY | NOFOLLOW)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        from .safeopen import refusal
+    from .safeopen import read_own, refusal
 
-        why = "it is a symbolic link" if exc.errno == errno.ELOOP else \
-            f"it cannot be opened safely: {exc.strerror or type(exc).__name__}"
-        raise refusal(path, why) from None
     try:
-        check_opened(fd, path, own=True)
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+        return read_own(path, limit, own=True)
+    except OSError as exc:
+        raise refusal(path, f"it cannot be opened safely: {exc.strerror or type(exc).__name__}") from None
 
 
 def _damaged(path: Path, why: str) -> JournalError:

@@ -115,17 +115,18 @@ def open_dir(path: Path, *, follow: bool, own: bool = False) -> int:
     return fd
 
 
-def read_own(path: Path, limit: int) -> bytes | None:
-    """Up to ``limit`` bytes of a file rinsync keeps (state, cache); None when missing.
+def read_own(path: Path, limit: int, own: bool = False) -> bytes | None:
+    """Up to ``limit`` bytes of a file rinsync keeps (state, cache, journal); None when missing.
 
-    A link, FIFO, device or hard-linked file in its place raises :class:`UnsafeFile`.
+    A link, FIFO, device or hard-linked file in its place (with ``own``, also a file another user owns)
+    raises :class:`UnsafeFile`; a file that cannot be opened, the OSError.
     """
     try:
         fd = _open(path, os.O_RDONLY)
     except FileNotFoundError:
         return None
     try:
-        check_opened(fd, path, own=False)
+        check_opened(fd, path, own=own)
         chunks = []
         size = 0
         while size <= limit:
