@@ -198,7 +198,7 @@ def run_compile(p: dict, *, settings_lines: list[str] | None = None, openwebui_s
                 openwebui_fraction: float | None = None, litellm: bool = True) -> int:
     """compile's work (and sync's, with the site file's settings resolved into ``p``)."""
     from .diagnostics import RinsyncError
-    from .source.fetch import Redactor
+    from .redact import Redactor
     from .sync import SyncOptions, SyncReport, run_openwebui_sync, run_sync
 
     catalog, output, include_file = p["catalog"], p["output"], p["include_file"]
@@ -298,10 +298,10 @@ def _reload_applier(reload_cmd: str | None, proxy_url: tuple[str, ...] | str | N
     proxy's ReloadApplier, or a FleetApplier for several --proxy (or a {proxy}/{index} command)."""
     import os
 
-    from .litellm.fleet import per_replica, split_proxies
-
     if not reload_cmd or not reload_cmd.strip():
         return None
+    from .litellm.fleet import per_replica, split_proxies
+
     if output is not None:
         raise click.UsageError("--reload-cmd applies a merged --config; it does not work with --output")
     try:
@@ -364,7 +364,7 @@ def openwebui_sync(url: str, key_env: str, catalog: str | None, rules: tuple[Pat
     set), 3 shrink guard, 6 Open WebUI failed or partly applied (the message says what was applied), 75 catalog
     unavailable.
     """
-    from .source.fetch import Redactor
+    from .redact import Redactor
     from .sync import SyncOptions, SyncReport, run_openwebui_sync
 
     _check_catalog_option(catalog)
@@ -423,7 +423,7 @@ def _flush_report(report, redactor, dry_run: bool) -> None:
 def _log_to_stderr(redactor, debug: bool, verbose: bool):
     import logging
 
-    from .source.fetch import RedactingFilter
+    from .redact import RedactingFilter
 
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(RedactingFilter(redactor))

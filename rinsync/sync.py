@@ -14,8 +14,9 @@ from pathlib import Path
 
 from . import exitcodes
 from .diagnostics import RinsyncError
+from .redact import Redactor
 from .report import collect as report_hook
-from .source.fetch import CACHE_DIR_NAME, Redactor
+from .source.cache import CACHE_DIR_NAME
 from .target import Compiled, SyncReport, run_targets
 
 log = logging.getLogger("rinsync.sync")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -65,7 +64,7 @@ class PendingFile:
             else:
                 self._dir_fd = os.dup(directory_fd)
             self.mode = self._existing_mode(mode)
-            self._name = f".{self.target.name}.{secrets.token_hex(6)}{TMP_MARK}{self.target.suffix}"
+            self._name = f".{self.target.name}.{os.urandom(6).hex()}{TMP_MARK}{self.target.suffix}"
             fd = create_new(self._name, self._dir_fd, self.directory / self._name)
             self.path = self.directory / self._name
             with os.fdopen(fd, "wb") as handle:
