@@ -33,6 +33,13 @@ def metrics(path: Path) -> dict[str, float]:
             if not s.labels}
 
 
+
+@pytest.fixture
+def fake_openrouter():
+    """This module's own fake upstream (not the session's): the proxy here starts with nothing another test left."""
+    with harness.FakeOpenRouter() as fake:
+        yield fake
+
 @pytest.mark.integration
 def test_report_and_metrics_of_an_applied_and_of_a_rolled_back_sync(tmp_path, fake_openrouter):
     harness.require_integration("litellm")
