@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -74,7 +75,8 @@ def main() -> None:
         env["OPENWEBUI_API_KEY"] = token
         forms = tmp / "forms.json"
         dry = subprocess.run([*rinsync, "--url", webui.url, "--dry-run"], env=env, capture_output=True, text=True)
-        count = int(dry.stdout.rsplit("dry run: ", 1)[1].split()[0])
+        # "dry run: 412 Open WebUI model records: …" (the order's own dry-run line says "would set …")
+        count = int(re.search(r"dry run: (\d+) Open WebUI model records", dry.stdout + dry.stderr)[1])
         _write_forms(args.catalog, forms)
 
         def wipe() -> None:
