@@ -320,16 +320,9 @@ class _FileChecker:
             selection.group_by, selection.group_origin = raw["group_by"], self.origin(path + ("group_by",))
         if "keep_while" in raw:
             selection.keep_while, selection.keep_origin = raw["keep_while"], self.origin(path + ("keep_while",))
-        order = raw.get("order_by")
-        items = [] if order is None else [(path + ("order_by", i), item) for i, item in enumerate(order)] \
-            if isinstance(order, list) else [(path + ("order_by",), order)]
-        for item_path, item in items:
-            descending = isinstance(item, dict) and "desc" in item
-            if isinstance(item, dict):
-                item_path = item_path + ("desc" if descending else "asc",)
-                item = item["desc" if descending else "asc"]
-            ok = self.expression(item_path, item) and ok
-            selection.order.append(OrderKey(item, descending, self.origin(item_path)))
+        keys = self._order_keys(path + ("order_by",), raw.get("order_by"))
+        ok = keys is not None and ok
+        selection.order += keys or []
         if ok:
             self.ruleset.selections.append(selection)
 
